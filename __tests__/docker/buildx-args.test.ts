@@ -1,0 +1,164 @@
+import { describe, expect, test } from '@jest/globals'
+
+import {
+  buildxArgs,
+  cacheType,
+  exportsCache,
+  ociLabels,
+  wantsAttestation,
+  type BuildPlan,
+} from '../../src/docker/buildx-args.js'
+
+const base: BuildPlan = {
+  context: '/ctx',
+  tags: ['127.0.0.1:5000/app:abc'],
+  output: 'push',
+  metadataFile: '/tmp/meta.json',
+}
+
+describe('buildxArgs', () => {
+  // Laid out one flag per line on purpose: the expected argv reads like the command line.
+  // prettier-ignore
+  test.each<[string, Partial<BuildPlan>, string[]]>([
+    [
+      'minimal push: metadata file and provenance off are always there',
+      {},
+      [
+        'buildx', 'build', '--progress=plain',
+        '--tag', '127.0.0.1:5000/app:abc',
+        '--push',
+        '--metadata-file', '/tmp/meta.json',
+        '--provenance=false',
+        '/ctx',
+      ],
+    ],
+    [
+      'load with a Dockerfile and several tags',
+      { output: 'load', dockerfile: '/ctx/Dockerfile.gen', tags: ['a/b:1', 'c/d:2'] },
+      [
+        'buildx', 'build', '--progress=plain',
+        '--file', '/ctx/Dockerfile.gen',
+        '--tag', 'a/b:1', '--tag', 'c/d:2',
+        '--load',
+        '--metadata-file', '/tmp/meta.json',
+        '--provenance=false',
+        '/ctx',
+      ],
+    ],
+    [
+      'everything',
+      {
+        builder: 'ci-builder',
+        platforms: ['linux/amd64', 'linux/arm64'],
+        labels: { 'org.opencontainers.image.revision': 'abc123', note: 'has spaces = and more' },
+        buildArgs: { PYTHON_VERSION: '3.11', EMPTY: '' },
+        secrets: [
+          { id: 'pip', src: '/run/secrets/pip.conf' },
+          { id: 'token', env: 'GH_TOKEN' },
+        ],
+        cacheFrom: ['type=registry,ref=reg/app:buildcache'],
+        cacheTo: ['type=registry,ref=reg/app:buildcache,mode=max,image-manifest=true,oci-mediatypes=true'],
+        network: 'host',
+        provenance: 'mode=max',
+        sbom: true,
+        noCache: true,
+        pull: true,
+      },
+      [
+        'buildx', 'build',
+        '--builder', 'ci-builder',
+        '--progress=plain',
+        '--tag', '127.0.0.1:5000/app:abc',
+        '--platform', 'linux/amd64,linux/arm64',
+        '--push',
+        '--metadata-file', '/tmp/meta.json',
+        '--provenance=mode=max',
+        '--sbom=true',
+        '--label', 'org.opencontainers.image.revision=abc123',
+        '--label', 'note=has spaces = and more',
+        '--build-arg', 'PYTHON_VERSION=3.11',
+        '--build-arg', 'EMPTY=',
+        '--secret', 'id=pip,src=/run/secrets/pip.conf',
+        '--secret', 'id=token,env=GH_TOKEN',
+        '--cache-from', 'type=registry,ref=reg/app:buildcache',
+        '--cache-to', 'type=registry,ref=reg/app:buildcache,mode=max,image-manifest=true,oci-mediatypes=true',
+        '--network', 'host',
+        '--no-cache',
+        '--pull',
+        '/ctx',
+      ],
+    ],
+    [
+      'provenance true, sbom false, empty optional lists',
+      { provenance: true, sbom: false, platforms: [], cacheFrom: [], secrets: [], builder: '' },
+      [
+        'buildx', 'build', '--progress=plain',
+        '--tag', '127.0.0.1:5000/app:abc',
+        '--push',
+        '--metadata-file', '/tmp/meta.json',
+        '--provenance=true',
+        '--sbom=false',
+        '/ctx',
+      ],
+    ],
+    [
+      'a secret path with a comma is CSV-quoted',
+      { secrets: [{ id: 'cfg', src: '/tmp/a,b "c".conf' }] },
+      [
+        'buildx', 'build', '--progress=plain',
+        '--tag', '127.0.0.1:5000/app:abc',
+        '--push',
+        '--metadata-file', '/tmp/meta.json',
+        '--provenance=false',
+        '--secret', 'id=cfg,"src=/tmp/a,b ""c"".conf"',
+        '/ctx',
+      ],
+    ],
+  ])('%s', (_name, overrides, expected) => {
+    expect(buildxArgs({ ...base, ...overrides })).toEqual(expected)
+  })
+})
+
+describe('helpers', () => {
+  test.each([
+    [undefined, false],
+    [false, false],
+    [true, true],
+    ['false', false],
+    ['disabled', false],
+    ['mode=min', true],
+    ['', false],
+  ])('wantsAttestation(%j) = %s', (value, expected) => {
+    expect(wantsAttestation(value)).toBe(expected)
+  })
+
+  test.each([
+    ['type=registry,ref=r/a:c', 'registry'],
+    ['type=inline', 'inline'],
+    [' type = gha ,scope=x', 'gha'],
+    ['r/a:cache', 'registry'],
+  ])('cacheType(%j) = %s', (spec, expected) => {
+    expect(cacheType(spec)).toBe(expected)
+  })
+
+  test('only non-inline cache exports count as exporting', () => {
+    expect(exportsCache(undefined)).toBe(false)
+    expect(exportsCache(['type=inline'])).toBe(false)
+    expect(exportsCache(['type=inline', 'type=local,dest=/tmp/c'])).toBe(true)
+  })
+
+  test('ociLabels', () => {
+    expect(
+      ociLabels({
+        serverUrl: 'https://github.com/',
+        repository: 'octo/app',
+        sha: 'deadbeef',
+        created: new Date('2026-01-02T03:04:05Z'),
+      }),
+    ).toEqual({
+      'org.opencontainers.image.source': 'https://github.com/octo/app',
+      'org.opencontainers.image.revision': 'deadbeef',
+      'org.opencontainers.image.created': '2026-01-02T03:04:05.000Z',
+    })
+  })
+})

@@ -1,0 +1,131 @@
+/**
+ * `BuildPlan` -> `docker buildx build` argv. Pure: no environment, no I/O, so the exact command line can be
+ * table-tested and printed, and buildx.ts only runs what this returns.
+ */
+
+export type BuildOutput = 'push' | 'load'
+
+/** A BuildKit secret from a file (`src`) or an environment variable (`env`) of the action's process. */
+export type BuildSecret = { id: string; src: string } | { id: string; env: string }
+
+export interface BuildPlan {
+  /** Build context directory. */
+  context: string
+  /** Dockerfile path; buildx defaults to `<context>/Dockerfile`. */
+  dockerfile?: string
+  /** Full references (`registry/repo:tag`); all get the same image. */
+  tags: readonly string[]
+  /** `linux/amd64`, ...; several make a multi-platform index. */
+  platforms?: readonly string[]
+  /** Push to the registry, or load into the local image store. */
+  output: BuildOutput
+  /** Where buildx writes the build result (digest); the digest is read from here, never from logs. */
+  metadataFile: string
+  labels?: Readonly<Record<string, string>>
+  /** RUN-step network mode: `default`, `host` or `none`. */
+  network?: string
+  buildArgs?: Readonly<Record<string, string>>
+  secrets?: readonly BuildSecret[]
+  /** Builder instance name; the current builder when absent. */
+  builder?: string
+  cacheFrom?: readonly string[]
+  cacheTo?: readonly string[]
+  /**
+   * Provenance attestation: false (the default), true, or buildx's value syntax (`mode=max`). Off by default
+   * because an attestation turns a single-platform image into an index with an `unknown/unknown` entry, which
+   * AWS Lambda, some Artifact Registry / Cloud Run paths and older Docker clients reject, and which ECR lists as
+   * an extra untagged image.
+   */
+  provenance?: boolean | string
+  /** SBOM attestation: off unless asked for (it runs a scanner during the build). */
+  sbom?: boolean | string
+  noCache?: boolean
+  /** Always pull the base image instead of using a local copy. */
+  pull?: boolean
+}
+
+export function buildxArgs(plan: BuildPlan): string[] {
+  return [
+    'buildx',
+    'build',
+    ...optional('--builder', plan.builder),
+    // Plain progress: readable in the job log and stable to parse when a build fails.
+    '--progress=plain',
+    ...optional('--file', plan.dockerfile),
+    ...plan.tags.flatMap((t) => ['--tag', t]),
+    ...(plan.platforms && plan.platforms.length > 0 ? ['--platform', plan.platforms.join(',')] : []),
+    plan.output === 'push' ? '--push' : '--load',
+    '--metadata-file',
+    plan.metadataFile,
+    `--provenance=${attestationValue(plan.provenance) ?? 'false'}`,
+    ...(attestationValue(plan.sbom) !== undefined ? [`--sbom=${attestationValue(plan.sbom)}`] : []),
+    ...entries(plan.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+    ...entries(plan.buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+    ...(plan.secrets ?? []).flatMap((s) => ['--secret', secretValue(s)]),
+    ...(plan.cacheFrom ?? []).flatMap((c) => ['--cache-from', c]),
+    ...(plan.cacheTo ?? []).flatMap((c) => ['--cache-to', c]),
+    ...optional('--network', plan.network),
+    ...(plan.noCache ? ['--no-cache'] : []),
+    ...(plan.pull ? ['--pull'] : []),
+    plan.context,
+  ]
+}
+
+/** Whether the plan asks for an attestation (provenance or SBOM) to be attached. */
+export function wantsAttestation(value: boolean | string | undefined): boolean {
+  const v = attestationValue(value)
+  return v !== undefined && v !== 'false' && !/^disabled?$/.test(v)
+}
+
+/** Cache exports other than `inline` (which is written into the image itself). */
+export function exportsCache(cacheTo: readonly string[] | undefined): boolean {
+  return (cacheTo ?? []).some((c) => cacheType(c) !== 'inline')
+}
+
+/** `type=registry,ref=...` -> `registry`; a bare `ref` means a registry cache. */
+export function cacheType(spec: string): string {
+  for (const field of spec.split(',')) {
+    const [key, value] = field.split('=', 2)
+    if (key?.trim() === 'type' && value !== undefined) return value.trim()
+  }
+  return spec.includes('=') ? 'unknown' : 'registry'
+}
+
+/** OCI annotations linking the image to the commit it was built from (values come from the GitHub context). */
+export function ociLabels(source: {
+  serverUrl: string
+  repository: string
+  sha: string
+  created: Date
+}): Record<string, string> {
+  return {
+    'org.opencontainers.image.source': `${source.serverUrl.replace(/\/+$/, '')}/${source.repository}`,
+    'org.opencontainers.image.revision': source.sha,
+    'org.opencontainers.image.created': source.created.toISOString(),
+  }
+}
+
+function attestationValue(value: boolean | string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === 'boolean') return value ? 'true' : 'false'
+  const trimmed = value.trim()
+  return trimmed === '' ? undefined : trimmed
+}
+
+function optional(flag: string, value: string | undefined): string[] {
+  return value !== undefined && value !== '' ? [flag, value] : []
+}
+
+function entries(record: Readonly<Record<string, string>> | undefined): [string, string][] {
+  return Object.entries(record ?? {})
+}
+
+/** buildx reads `--secret` as one CSV record, so a path containing a comma or quote must be quoted. */
+function secretValue(secret: BuildSecret): string {
+  const source = 'src' in secret ? `src=${secret.src}` : `env=${secret.env}`
+  return [`id=${secret.id}`, source].map(csvField).join(',')
+}
+
+function csvField(field: string): string {
+  return /[",\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field
+}
