@@ -12,6 +12,7 @@ import {
   type RegistryCredentials,
 } from '../../src/registry/docker-config.js'
 import { failed, fakeExec, ok } from '../support/fake-exec.js'
+import { rejectionOf } from '../support/rejection.js'
 import { basicAuth, dockerConfigDir, TempDirs } from '../support/temp-dirs.js'
 
 const dirs = new TempDirs()
@@ -66,10 +67,10 @@ describe('resolveCredentials from auths', () => {
     const dir = await dockerConfigDir(dirs, {
       auths: { 'ghcr.io': { auth: Buffer.from('no-colon-secret').toString('base64') } },
     })
-    const err = await resolveCredentials(dir, 'ghcr.io').catch((e: unknown) => e)
+    const err = await rejectionOf(resolveCredentials(dir, 'ghcr.io'))
     expect(err).toBeInstanceOf(ActionError)
-    expect((err as Error).message).toContain("malformed 'auth' value")
-    expect((err as Error).message).not.toContain('no-colon-secret')
+    expect(err.message).toContain("malformed 'auth' value")
+    expect(err.message).not.toContain('no-colon-secret')
   })
 
   test('invalid JSON names the file', async () => {
@@ -141,10 +142,7 @@ describe('resolveCredentials from helpers', () => {
   test('helper output that is not JSON is not quoted', async () => {
     const dir = await dockerConfigDir(dirs, { credsStore: 'odd' })
     const exec = fakeExec(() => ok('user=x secret=hunter2'))
-    const err = await resolveCredentials(dir, 'ghcr.io', { exec }).then(
-      () => new Error('expected a rejection'),
-      (e: unknown) => e as Error,
-    )
+    const err = await rejectionOf(resolveCredentials(dir, 'ghcr.io', { exec }))
     expect(err.message).toContain('returned something other than JSON')
     expect(err.message).not.toContain('hunter2')
   })

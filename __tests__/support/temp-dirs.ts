@@ -19,7 +19,7 @@ export class TempDirs {
 
 /** Writes `config.json` into a fresh DOCKER_CONFIG-style directory. */
 export async function dockerConfigDir(dirs: TempDirs, config: unknown): Promise<string> {
-  const dir = await dirs.make('imagespec-docker-config-')
+  const dir = await dirs.make('test-docker-config-')
   await writeFile(join(dir, 'config.json'), JSON.stringify(config))
   return dir
 }
