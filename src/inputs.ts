@@ -1,0 +1,101 @@
+import * as core from '@actions/core'
+import { InputError } from './errors.js'
+import { INLINE_FIELDS, parseLines } from './spec/inline.js'
+
+/**
+ * The only module that reads action inputs. Everything downstream takes these typed values, so the core can be
+ * tested with plain objects. Keys follow action.yml, camel-cased.
+ */
+export type Installer = 'uv' | 'pip'
+export type OnCheckError = 'fail' | 'build'
+
+export interface ActionInputs {
+  spec: string
+  workingDirectory: string
+  /** Raw text of the inline spec inputs that were set, by input name. */
+  inline: Record<string, string>
+  dryRun: boolean
+  installer: Installer
+  /** '' for an unpinned `flytekit`, 'none' to add nothing, else a version or a full requirement. */
+  flytekitVersion: string
+  push: boolean
+  force: boolean
+  onCheckError: OnCheckError
+  network: string
+  buildArgs: string[]
+  secrets: string[]
+  builder: string
+  cacheFrom: string[]
+  cacheTo: string[]
+  provenance: string
+  sbom: string
+  labels: string[]
+  noCache: boolean
+  buildxVersion: string
+  username: string
+  password: string
+  registries: string[]
+}
+
+function text(name: string): string {
+  return core.getInput(name)
+}
+
+function bool(name: string, fallback: boolean): boolean {
+  const raw = core.getInput(name).trim()
+  if (raw === '') return fallback
+  if (/^(true|yes|on|1)$/i.test(raw)) return true
+  if (/^(false|no|off|0)$/i.test(raw)) return false
+  throw new InputError(name, `'${raw}' is not a boolean; use true or false`)
+}
+
+function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const raw = core.getInput(name).trim()
+  if (raw === '') return fallback
+  if ((allowed as readonly string[]).includes(raw)) return raw as T
+  throw new InputError(name, `'${raw}' is not one of ${allowed.join(', ')}`)
+}
+
+function lines(name: string): string[] {
+  return parseLines(core.getInput(name))
+}
+
+function inlineInputs(): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of Object.keys(INLINE_FIELDS)) {
+    const value = core.getInput(name)
+    if (value.trim() !== '') out[name] = value
+  }
+  return out
+}
+
+export function getInputs(): ActionInputs {
+  // The password is masked before anything else can print it.
+  const password = core.getInput('password')
+  if (password) core.setSecret(password)
+  return {
+    spec: text('spec').trim(),
+    workingDirectory: text('working-directory').trim() || '.',
+    inline: inlineInputs(),
+    dryRun: bool('dry-run', false),
+    installer: oneOf('installer', ['uv', 'pip'] as const, 'uv'),
+    flytekitVersion: text('flytekit-version').trim(),
+    push: bool('push', true),
+    force: bool('force', false),
+    onCheckError: oneOf('on-check-error', ['fail', 'build'] as const, 'fail'),
+    network: text('network').trim(),
+    buildArgs: lines('build-args'),
+    secrets: lines('secrets'),
+    builder: text('builder').trim(),
+    cacheFrom: lines('cache-from'),
+    cacheTo: lines('cache-to'),
+    provenance: text('provenance').trim() || 'false',
+    sbom: text('sbom').trim() || 'false',
+    labels: lines('labels'),
+    noCache: bool('no-cache', false),
+    buildxVersion: text('buildx-version').trim() || 'v0.29.1',
+    username: text('username').trim(),
+    password,
+    registries: lines('registries'),
+  }
+}
