@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto'
+import { bearer, json, listen, type Reply } from './http.js'
+import { apiError } from './gcp-iam-credentials.js'
+
+/**
+ * Stand-in for the Artifact Registry REST API (v1): repository get and create (a long-running operation) and
+ * operation polling. Pass its URL as the Artifact Registry endpoint.
+ */
+
+export interface ArRepository {
+  name: string
+  format: string
+  description?: string
+  labels?: Record<string, string>
+  dockerConfig?: { immutableTags?: boolean }
+  kmsKeyName?: string
+}
+
+export interface ArtifactRegistryOptions {
+  /** Bearer tokens it accepts (e.g. the tokens the Google stand-ins minted). */
+  acceptToken?: (token: string) => boolean
+  /** Repositories that exist from the start, by full name `projects/P/locations/L/repositories/R`. */
+  repositories?: ArRepository[]
+  /** Polls an operation needs before it reports done. */
+  operationPolls?: number
+  /** Refuse calls: return an HTTP status + API status + message. */
+  refuse?: (call: ArCall) => { code: number; status: string; message: string; reason?: string } | undefined
+}
+
+export interface ArCall {
+  method: string
+  path: string
+  kind: 'get-repository' | 'create-repository' | 'get-operation' | 'unknown'
+  repositoryId?: string
+  body?: Record<string, unknown>
+  bearer?: string
+  status?: number
+}
+
+export interface ArtifactRegistryStandIn {
+  url: string
+  calls: ArCall[]
+  repositories: Map<string, ArRepository>
+  close: () => Promise<void>
+}
+
+const REPO = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+\/repositories\/[^/]+)$/
+const REPOS = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+)\/repositories$/
+const OPERATION = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+\/operations\/[^/]+)$/
+
+export async function start(options: ArtifactRegistryOptions = {}): Promise<ArtifactRegistryStandIn> {
+  const calls: ArCall[] = []
+  const repositories = new Map((options.repositories ?? []).map((r) => [r.name, r]))
+  const operations = new Map<string, { polls: number; repository: ArRepository }>()
+
+  const server = await listen((req) => {
+    const call: ArCall = {
+      method: req.method,
+      path: req.path,
+      kind: kindOf(req.method, req.path),
+      bearer: bearer(req.headers),
+    }
+    if (call.kind === 'create-repository') {
+      call.repositoryId = req.query.get('repositoryId') ?? undefined
+      call.body = req.body ? (JSON.parse(req.body) as Record<string, unknown>) : {}
+    }
+    calls.push(call)
+    const reply = answer(call)
+    call.status = reply.status
+    return reply
+  })
+
+  function answer(call: ArCall): Reply {
+    if (!call.bearer || (options.acceptToken && !options.acceptToken(call.bearer))) {
+      return apiError(
+        401,
+        'UNAUTHENTICATED',
+        'Request had invalid authentication credentials. Expected OAuth 2 access token.',
+      )
+    }
+    const refused = options.refuse?.(call)
+    if (refused) return apiError(refused.code, refused.status, refused.message, refused.reason)
+    if (call.kind === 'get-repository') return getRepository(REPO.exec(call.path)?.[1] ?? '')
+    if (call.kind === 'create-repository') return createRepository(REPOS.exec(call.path)?.[1] ?? '', call)
+    if (call.kind === 'get-operation') return getOperation(OPERATION.exec(call.path)?.[1] ?? '')
+    return apiError(404, 'NOT_FOUND', 'Not found')
+  }
+
+  function getRepository(name: string): Reply {
+    const repo = repositories.get(name)
+    return repo ? json(200, repo) : apiError(404, 'NOT_FOUND', `Requested entity was not found.`)
+  }
+
+  function createRepository(parent: string, call: ArCall): Reply {
+    const name = `${parent}/repositories/${call.repositoryId ?? ''}`
+    if (!call.repositoryId) return apiError(400, 'INVALID_ARGUMENT', 'repository_id is required')
+    if (repositories.has(name)) return apiError(409, 'ALREADY_EXISTS', 'the repository already exists')
+    const body = call.body ?? {}
+    const repository: ArRepository = {
+      name,
+      format: String(body.format ?? 'FORMAT_UNSPECIFIED'),
+      ...(body.description ? { description: String(body.description) } : {}),
+      ...(body.labels ? { labels: body.labels as Record<string, string> } : {}),
+      ...(body.dockerConfig ? { dockerConfig: body.dockerConfig as ArRepository['dockerConfig'] } : {}),
+    }
+    repositories.set(name, repository)
+    const opName = `${parent}/operations/${randomUUID()}`
+    operations.set(opName, { polls: 0, repository })
+    return operationReply(opName, (options.operationPolls ?? 1) === 0)
+  }
+
+  function getOperation(name: string): Reply {
+    const op = operations.get(name)
+    if (!op) return apiError(404, 'NOT_FOUND', 'operation not found')
+    op.polls++
+    return operationReply(name, op.polls >= (options.operationPolls ?? 1), op.repository)
+  }
+
+  return { url: server.url, calls, repositories, close: server.close }
+}
+
+function operationReply(name: string, done: boolean, repository?: ArRepository): Reply {
+  return json(200, {
+    name,
+    metadata: { '@type': 'type.googleapis.com/google.devtools.artifactregistry.v1.OperationMetadata' },
+    done,
+    ...(done && repository
+      ? {
+          response: {
+            '@type': 'type.googleapis.com/google.devtools.artifactregistry.v1.Repository',
+            ...repository,
+          },
+        }
+      : {}),
+  })
+}
+
+function kindOf(method: string, path: string): ArCall['kind'] {
+  if (method === 'GET' && REPO.test(path)) return 'get-repository'
+  if (method === 'POST' && REPOS.test(path)) return 'create-repository'
+  if (method === 'GET' && OPERATION.test(path)) return 'get-operation'
+  return 'unknown'
+}
