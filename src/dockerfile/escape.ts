@@ -1,0 +1,142 @@
+/**
+ * Quoting for each place a value can take in the generated Dockerfile. flytekit's template pastes values in as
+ * they are (`ENV K=v`, `apt-get install <pkgs>`), so a newline or a quote in a spec value can end the instruction
+ * and start another. Here every value either goes through the quoting for its position or is rejected.
+ *
+ * Every value goes on one physical line. BuildKit splits a Dockerfile on LF only (dropping a trailing CR), joins a
+ * line that ends in `\` (plus blanks) to the next one, and finds heredocs (`<<EOF`) in RUN/COPY/ADD lines after its
+ * own rough shell-word split with an empty environment. Each helper below keeps those three out of reach.
+ */
+
+/**
+ * Characters that never appear in the output, even quoted: C0 controls other than TAB, DEL, the C1 controls
+ * (NEL among them), the Unicode line and paragraph separators, and lone surrogates (not encodable as UTF-8). They
+ * are the characters that BuildKit, editors or diff viewers may take for a line break, and none has a quoted form
+ * in ENV values or shell words that fits on one line.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const UNSAFE_CHAR = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]|\p{Cs}/u
+
+/** `U+000A`-style name of the first character that cannot be written into a Dockerfile line, if any. */
+export function firstUnsafeChar(value: string): string | undefined {
+  const m = UNSAFE_CHAR.exec(value)
+  return m ? codePointName(m[0]) : undefined
+}
+
+export function codePointName(ch: string): string {
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`
+}
+
+/** Words that mean the same to every POSIX shell whether quoted or not (no globbing, expansion or operators). */
+const PLAIN_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/
+
+/**
+ * One argument for a shell-form RUN, POSIX single-quoted unless it is plain. Inside single quotes nothing is
+ * special to sh, and BuildKit's word splitter treats `'...'` the same way, so it sees one word starting with a
+ * quote: never a heredoc marker. The caller has rejected characters from firstUnsafeChar.
+ */
+export function shQuote(word: string): string {
+  if (PLAIN_WORD.test(word)) return word
+  return `'${word.replaceAll("'", `'\\''`)}'`
+}
+
+/**
+ * A word in command position (the interpreter of `python_exec`). Always quoted: quoting keeps `if` from being a
+ * reserved word and `A=b` from being an assignment.
+ */
+export function shQuoteCommand(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`
+}
+
+/**
+ * An ENV value in Dockerfile double quotes. BuildKit's word lexer honours `\"`, `\\` and `\$` inside double quotes
+ * and keeps every other character as it is, so the value reaches the image unchanged and is never expanded
+ * (flytekit writes `K=v` unquoted, so there `$X` expands and a space breaks the build).
+ */
+export function dockerfileDoubleQuote(value: string): string {
+  return `"${value.replace(/[\\"$]/g, (c) => `\\${c}`)}"`
+}
+
+/** Values BuildKit's lexer leaves alone unquoted: no quotes, backslash, `$` or blanks. */
+const PLAIN_ENV_VALUE = /^[A-Za-z0-9_@%+=:,./-]+$/
+
+/** An ENV value: as it is when plain (flytekit's `K=v` spelling), else double-quoted. */
+export function envValue(value: string): string {
+  return PLAIN_ENV_VALUE.test(value) ? value : dockerfileDoubleQuote(value)
+}
+
+/**
+ * A JSON array for ENTRYPOINT or COPY, spaced like Python's json.dumps. JSON escapes every control character; DEL,
+ * the C1 controls and U+2028/U+2029 are escaped too so that the line holds printable text only.
+ */
+export function jsonArray(items: string[]): string {
+  const json = items.map((s) =>
+    JSON.stringify(s).replace(
+      /[\u007f-\u009f\u2028\u2029]/g,
+      (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+    ),
+  )
+  return `[${json.join(', ')}]`
+}
+
+/** Argument text of printf's `%b` that prints `s`: backslashes doubled, risky characters as octal bytes. */
+function printfBEscape(s: string): string {
+  let out = ''
+  for (const ch of s) {
+    if (ch === '\\') out += '\\\\'
+    else if (ch === '\n') out += '\\n'
+    else if (ch === '<' || UNSAFE_CHAR.test(ch)) out += octalBytes(ch)
+    else out += ch
+  }
+  return out
+}
+
+function octalBytes(ch: string): string {
+  return [...Buffer.from(ch, 'utf8')].map((b) => `\\0${b.toString(8).padStart(3, '0')}`).join('')
+}
+
+/**
+ * Whether a `commands` entry can go into the RUN line as it is. It cannot when it holds a line break or another
+ * unsafe character, when it holds `<` (BuildKit would see `<<X`, even one spelled `<$a<X`, as a heredoc and swallow
+ * the following instructions), when it ends in a backslash (a line continuation), or, as the first command, when
+ * it starts with `--` (BuildKit would read it as another RUN flag such as `--mount` or `--network`).
+ */
+export function isVerbatimSafe(command: string, first: boolean): boolean {
+  if (UNSAFE_CHAR.test(command) || command.includes('<')) return false
+  if (/\\[ \t]*$/.test(command)) return false
+  return !(first && /^[ \t]*--/.test(command))
+}
+
+/** Shell variable the encoded form of a command goes through. */
+export const ENCODED_COMMAND_VAR = '__imagespec_cmd'
+
+/**
+ * A `commands` entry as shell text for the RUN line. `commands` are shell by design, so a safe entry is kept as
+ * written (as flytekit does). Any other entry runs as exactly the same script through printf and eval: the line
+ * then holds only a single-quoted printf argument in which newlines, `<` and unsafe characters are escapes.
+ * NUL has no place in a shell script and is rejected before this.
+ */
+export function runnableCommand(command: string, first: boolean): string {
+  if (isVerbatimSafe(command, first)) return command
+  const v = ENCODED_COMMAND_VAR
+  return `${v}=$(printf '%b' ${shQuote(printfBEscape(command))}) && eval "$${v}"`
+}
+
+/**
+ * Docker's image reference grammar (distribution/reference): optional registry host (name or [IPv6], optional
+ * port), lower-case path components, optional tag, optional digest. Anything else, `${ARG}` included, is refused
+ * before it reaches a FROM line.
+ */
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+const TAG = '[\\w][\\w.-]{0,127}'
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}'
+const IMAGE_REFERENCE = new RegExp(
+  `^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`,
+)
+
+export function isImageReference(ref: string): boolean {
+  const name = ref.split('@')[0]?.replace(/:[\w][\w.-]{0,127}$/, '') ?? ''
+  return name.length <= 255 && IMAGE_REFERENCE.test(ref)
+}
