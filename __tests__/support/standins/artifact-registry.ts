@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { bearer, json, listen, type Reply } from './http.js'
+import { bearer, json, listen, type Reply, type ListenOptions } from './http.js'
 import { apiError } from './gcp-iam-credentials.js'
 
 /**
@@ -17,6 +17,8 @@ export interface ArRepository {
 }
 
 export interface ArtifactRegistryOptions {
+  /** Address, port, TLS and name to serve on (see ListenOptions); default a free loopback port. */
+  listen?: ListenOptions
   /** Bearer tokens it accepts (e.g. the tokens the Google stand-ins minted). */
   acceptToken?: (token: string) => boolean
   /** Repositories that exist from the start, by full name `projects/P/locations/L/repositories/R`. */
@@ -68,7 +70,7 @@ export async function start(options: ArtifactRegistryOptions = {}): Promise<Arti
     const reply = answer(call)
     call.status = reply.status
     return reply
-  })
+  }, options.listen)
 
   function answer(call: ArCall): Reply {
     if (!call.bearer || (options.acceptToken && !options.acceptToken(call.bearer))) {

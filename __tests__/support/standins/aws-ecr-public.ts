@@ -1,4 +1,4 @@
-import { json, listen, randomToken, type Reply } from './http.js'
+import { json, listen, randomToken, type Reply, type ListenOptions } from './http.js'
 
 /**
  * Stand-in for Amazon ECR Public's JSON 1.1 API (`X-Amz-Target: SpencerFrontendService.<Op>`), enough for
@@ -6,6 +6,8 @@ import { json, listen, randomToken, type Reply } from './http.js'
  */
 
 export interface EcrPublicOptions {
+  /** Address, port, TLS and name to serve on (see ListenOptions); default a free loopback port. */
+  listen?: ListenOptions
   password?: string
   /** Refuse every call with this AWS error code (e.g. AccessDeniedException). */
   failWith?: { code: string; message: string }
@@ -54,7 +56,7 @@ export async function start(options: EcrPublicOptions = {}): Promise<EcrPublicSt
       },
       CONTENT_TYPE,
     )
-  })
+  }, options.listen)
   return { url: server.url, calls, password, close: server.close }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import { json, listen, randomToken, type Reply } from './http.js'
+import { json, listen, randomToken, type Reply, type ListenOptions } from './http.js'
 
 /**
  * Stand-in for Amazon ECR's JSON 1.1 API (`POST /`, `X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Op>`).
@@ -25,6 +25,8 @@ export interface EcrFailure {
 }
 
 export interface EcrOptions {
+  /** Address, port, TLS and name to serve on (see ListenOptions); default a free loopback port. */
+  listen?: ListenOptions
   accountId?: string
   region?: string
   /** Password inside the authorization token (`AWS:<password>`); match it to a real htpasswd registry. */
@@ -86,7 +88,7 @@ export async function start(options: EcrOptions = {}): Promise<EcrStandIn> {
     call.status = reply.status
     if (reply.status >= 400) call.errorType = reply.headers?.['x-amzn-errortype']
     return reply
-  })
+  }, options.listen)
 
   function handle(call: EcrCall, headers: IncomingHttpHeaders): Reply {
     if (!call.accessKeyId || !call.scope)

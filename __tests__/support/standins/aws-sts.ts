@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { escapeXml, listen, randomToken, xml, type Reply } from './http.js'
+import { escapeXml, listen, randomToken, xml, type Reply, type ListenOptions } from './http.js'
 
 /**
  * Stand-in for AWS STS's query protocol (`POST /` with a form body, XML replies), enough for the SDK's
@@ -14,6 +14,8 @@ export interface StsError {
 }
 
 export interface StsOptions {
+  /** Address, port, TLS and name to serve on (see ListenOptions); default a free loopback port. */
+  listen?: ListenOptions
   /** Answer the first N calls with `Throttling: Rate exceeded`. */
   throttleFirst?: number
   /** Decide per call; return an error to refuse it. Runs after throttling. */
@@ -73,7 +75,7 @@ export async function start(options: StsOptions = {}): Promise<StsStandIn> {
     call.issued = mint(options.durationSeconds ?? call.durationSeconds ?? 3600)
     issued.push(call.issued)
     return xml(200, successBody(call, call.issued))
-  })
+  }, options.listen)
 
   function refusal(call: StsCall): StsError | undefined {
     if (call.action !== 'AssumeRoleWithWebIdentity') {

@@ -1,4 +1,4 @@
-import { bearer, json, listen, randomToken } from './http.js'
+import { bearer, json, listen, randomToken, type ListenOptions } from './http.js'
 
 /**
  * Stand-in for the IAM Service Account Credentials API
@@ -6,6 +6,8 @@ import { bearer, json, listen, randomToken } from './http.js'
  */
 
 export interface GcpIamCredentialsOptions {
+  /** Address, port, TLS and name to serve on (see ListenOptions); default a free loopback port. */
+  listen?: ListenOptions
   /** Service accounts the federated identity may impersonate; others get PERMISSION_DENIED. */
   serviceAccounts: string[]
   /** Bearer tokens it accepts, e.g. `(t) => sts.issued.includes(t)`. */
@@ -47,7 +49,7 @@ export async function start(options: GcpIamCredentialsOptions): Promise<GcpIamCr
     const reply = answer(call, req.method)
     call.status = reply.status
     return reply
-  })
+  }, options.listen)
 
   function answer(call: GcpIamCredentialsCall, method: string) {
     if (method !== 'POST' || !call.serviceAccount) return apiError(404, 'NOT_FOUND', 'Not found')

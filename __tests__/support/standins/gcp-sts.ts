@@ -1,4 +1,4 @@
-import { json, listen, randomToken } from './http.js'
+import { json, listen, randomToken, type ListenOptions } from './http.js'
 import { verifyJwt } from './github-oidc.js'
 
 /**
@@ -7,6 +7,8 @@ import { verifyJwt } from './github-oidc.js'
  */
 
 export interface GcpStsOptions {
+  /** Address, port, TLS and name to serve on (see ListenOptions); default a free loopback port. */
+  listen?: ListenOptions
   /** The provider the exchange must name: `//iam.googleapis.com/projects/N/.../providers/P`. */
   audience: string
   /** `aud` values the GitHub token may carry; default: the audience with or without `https:` (Google's rule). */
@@ -69,7 +71,7 @@ export async function start(options: GcpStsOptions): Promise<GcpStsStandIn> {
       token_type: 'Bearer',
       expires_in: options.expiresIn ?? 3599,
     })
-  })
+  }, options.listen)
 
   function check(call: GcpStsCall): { error: string; error_description: string } | undefined {
     if (call.grantType !== 'urn:ietf:params:oauth:grant-type:token-exchange') {

@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto'
-import { bearer, json, listen, randomToken } from './http.js'
+import { bearer, json, listen, randomToken, type ListenOptions } from './http.js'
 
 /**
  * Stand-in for the GitHub Actions OIDC token endpoint that `core.getIDToken()` calls: `GET
@@ -8,6 +8,8 @@ import { bearer, json, listen, randomToken } from './http.js'
  */
 
 export interface GitHubOidcOptions {
+  /** Address, port, TLS and name to serve on (see ListenOptions); default a free loopback port. */
+  listen?: ListenOptions
   repository?: string
   ref?: string
   /** Defaults to `repo:<repository>:ref:<ref>`, the subject GitHub uses for push events. */
@@ -68,7 +70,7 @@ export async function start(options: GitHubOidcOptions = {}): Promise<GitHubOidc
       signingKey,
     )
     return json(200, { count: 1, value: call.token })
-  })
+  }, options.listen)
 
   // The real URL already carries a query string (`?api-version=2.0`); core appends `&audience=...` to it.
   const url = `${server.url}/token?api-version=2.0`

@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
 /**
@@ -29,14 +30,33 @@ export interface Listening {
 
 export type Handler = (request: Request) => Reply | Promise<Reply>
 
-export async function listen(handler: Handler): Promise<Listening> {
-  const server = createServer((req, res) => {
+/**
+ * Where a stand-in listens. The defaults suit in-process tests; end-to-end tests that need a real-looking
+ * hostname on 443 (e.g. `sts.<universe>` on 127.0.0.2) pass an address, port, TLS material and the name.
+ */
+export interface ListenOptions {
+  /** Loopback address to bind, default 127.0.0.1. */
+  address?: string
+  /** Default 0: any free port. */
+  port?: number
+  /** Serve HTTPS with this certificate (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer }
+  /** Host name for the returned URL, default the address. */
+  hostname?: string
+}
+
+export async function listen(handler: Handler, options: ListenOptions = {}): Promise<Listening> {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     void serve(req, res, handler)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  }
+  const server = options.tls ? createTlsServer(options.tls, onRequest) : createServer(onRequest)
+  const address = options.address ?? '127.0.0.1'
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, address, resolve))
   const { port } = server.address() as AddressInfo
+  const scheme = options.tls ? 'https' : 'http'
+  const defaultPort = (scheme === 'https' && port === 443) || (scheme === 'http' && port === 80)
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://${options.hostname ?? address}${defaultPort ? '' : `:${port}`}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         // The SDKs keep connections alive; without this, close() waits for their idle timeout.
