@@ -8,6 +8,7 @@ import {
   configureCredHelper,
   createDockerConfigDir,
   dockerLogin,
+  loginFailure,
   logoutAndRemove,
 } from '../../src/docker/login.js'
 import { MemoryLogger } from '../../src/log.js'
@@ -135,6 +136,24 @@ describe('dockerLogin', () => {
       'docker login to 127.0.0.1:5001 failed: Error response from daemon: Get "http://127.0.0.1:5001/v2/": ' +
         "unauthorized: authentication required (***). Check the 'username' and 'password' inputs.",
     )
+  })
+
+  test.each([
+    [
+      'logrus lines before the real error',
+      'time="2026-11-22T05:01:22Z" level=info msg="Error logging in to endpoint, trying next endpoint" endpoint="{false https://r false}" error="unauthorized"\n' +
+        'Error response from daemon: Get "https://r/v2/": unauthorized: incorrect username or password\n',
+      'Error response from daemon: Get "https://r/v2/": unauthorized: incorrect username or password',
+    ],
+    [
+      'only a denied line',
+      'denied: requested access to the resource is denied\n',
+      'denied: requested access to the resource is denied',
+    ],
+    ['nothing recognisable', 'something odd\nlast words\n', 'last words'],
+    ['no output', '', 'no output'],
+  ])('loginFailure picks the reason: %s', (_name, output, expected) => {
+    expect(loginFailure(output)).toBe(expected)
   })
 
   test('the hint can name where the credentials came from', async () => {

@@ -117,13 +117,23 @@ export async function dockerLogin(options: DockerLoginOptions): Promise<void> {
   options.logger?.info(`Logged in to ${registry}`)
 }
 
-/** The line that says why: skips docker's "WARNING! ... stored unencrypted" noise. */
-function loginFailure(output: string): string {
+/**
+ * The line that says why. Docker ends with `Error ...` / `Error response from daemon: ...`; before that it may
+ * print "stored unencrypted" warnings and logrus lines (`level=info msg="Error logging in to endpoint, trying next
+ * endpoint"`) that mention an error without being the reason.
+ */
+export function loginFailure(output: string): string {
   const lines = output
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !/^WARNING!?/i.test(l) && !/^Configure a credential helper/i.test(l))
-  return lines.find((l) => /error|denied|unauthori[sz]ed|forbidden/i.test(l)) ?? lines.at(-1) ?? 'no output'
+  const reasons = lines.filter((l) => !/\blevel=(trace|debug|info|warning)\b/.test(l))
+  return (
+    reasons.findLast((l) => /^error\b/i.test(l)) ??
+    reasons.findLast((l) => /error|denied|unauthori[sz]ed|forbidden/i.test(l)) ??
+    lines.at(-1) ??
+    'no output'
+  )
 }
 
 /**
