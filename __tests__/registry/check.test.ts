@@ -418,14 +418,14 @@ describe('failures are errors, never "exists"', () => {
     expect(Date.now() - started).toBeLessThan(1500)
   })
 
-  test('HTTPS to a plain-HTTP registry is a TLS error that suggests insecure-registries', async () => {
+  test('HTTPS to a plain-HTTP registry is a TLS error that explains when plain HTTP is used', async () => {
     const reg = await registry()
     reg.put('app', 'v1', manifestBody(DOCKER_V2))
     // 0.0.0.0 reaches the loopback server but is not a loopback name, so the check uses HTTPS.
     const err = await checkError(checkImage(`0.0.0.0:${reg.port}/app:v1`))
 
     expect(err.message).toContain('ERR_SSL_WRONG_VERSION_NUMBER')
-    expect(err.message).toContain("list it in 'insecure-registries'")
+    expect(err.message).toContain('it may speak plain HTTP, which is used only for loopback registries')
   })
 
   test('a host listed as insecure is reached over plain HTTP', async () => {

@@ -171,12 +171,15 @@ export function networkAdvice(failure: NetworkFailure, host: string): string {
     return `the connection to ${host} was refused (${code}); check the registry URL and port, and that the registry is running`
   }
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-    return `${host} did not answer in TLS (${code}); if it only speaks plain HTTP, list it in 'insecure-registries'`
+    return (
+      `${host} did not answer in TLS (${code}); it may speak plain HTTP, which is used only for loopback ` +
+      'registries (localhost, 127.0.0.0/8) and registries configured as insecure'
+    )
   }
   if (isTlsCode(code)) {
     return (
       `the TLS connection to ${host} failed (${code}); if the registry uses a private CA, point ` +
-      `NODE_EXTRA_CA_CERTS at it; if it only speaks plain HTTP, list it in 'insecure-registries'`
+      'NODE_EXTRA_CA_CERTS at the CA certificate in the workflow'
     )
   }
   return `the request to ${host} failed (${code}: ${firstLine(failure.detail)}); check the network between the runner and the registry`
