@@ -86,11 +86,9 @@ describe('getEcrLoginCredentials', () => {
   })
 
   it('rejects a malformed token without echoing it', async () => {
-    ecrMock
-      .on(GetAuthorizationTokenCommand)
-      .resolves({
-        authorizationData: [{ authorizationToken: Buffer.from('no-colon-here-secret').toString('base64') }],
-      })
+    ecrMock.on(GetAuthorizationTokenCommand).resolves({
+      authorizationData: [{ authorizationToken: Buffer.from('no-colon-here-secret').toString('base64') }],
+    })
     const error = await rejectionOf(
       () => getEcrLoginCredentials(ecr(), recordingMask()),
       () => ['no-colon-here-secret'],
