@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-npx ncc build src/index.ts -o "$tmp" --source-map=false --license licenses.txt >/dev/null
+npx ncc build src/index.ts -o "$tmp" --license licenses.txt >/dev/null
 if ! diff -r -q dist "$tmp" >/dev/null; then
   diff -r dist "$tmp" | head -40 >&2 || true
   echo "dist/ differs from a fresh bundle of src/: run 'npm run bundle' and commit dist/." >&2

@@ -39,7 +39,10 @@ export class InputError extends ActionError {
 }
 
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message
+  // Duck-typed: errors from Node itself fail `instanceof Error` across realms (jest's ESM VM contexts).
+  if (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string') {
+    return (err as { message: string }).message
+  }
   if (typeof err === 'string') return err
   try {
     return JSON.stringify(err)

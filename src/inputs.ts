@@ -1,5 +1,8 @@
 import * as core from '@actions/core'
+import type { AwsInputs, EcrRepositoryInputs } from './auth/ecr.js'
+import type { GcpInputs } from './auth/gar.js'
 import { InputError } from './errors.js'
+import { keyValues } from './plan-inputs.js'
 import { INLINE_FIELDS, parseLines } from './spec/inline.js'
 
 /**
@@ -35,6 +38,10 @@ export interface ActionInputs {
   username: string
   password: string
   registries: string[]
+  githubToken: string
+  aws: AwsInputs
+  ecr: EcrRepositoryInputs
+  gcp: GcpInputs
 }
 
 function text(name: string): string {
@@ -54,6 +61,13 @@ function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: 
   if (raw === '') return fallback
   if ((allowed as readonly string[]).includes(raw)) return raw as T
   throw new InputError(name, `'${raw}' is not one of ${allowed.join(', ')}`)
+}
+
+function int(name: string): number | undefined {
+  const raw = core.getInput(name).trim()
+  if (raw === '') return undefined
+  if (!/^\d+$/.test(raw)) throw new InputError(name, `'${raw}' is not a whole number of seconds`)
+  return Number(raw)
 }
 
 function lines(name: string): string[] {
@@ -97,5 +111,29 @@ export function getInputs(): ActionInputs {
     username: text('username').trim(),
     password,
     registries: lines('registries'),
+    githubToken: text('github-token').trim(),
+    aws: {
+      region: text('aws-region').trim(),
+      roleToAssume: text('aws-role-to-assume').trim(),
+      roleSessionName: text('aws-role-session-name').trim(),
+      ...(int('aws-role-duration-seconds') !== undefined ? { roleDurationSeconds: int('aws-role-duration-seconds') } : {}),
+      audience: text('aws-audience').trim(),
+    },
+    ecr: {
+      createRepository: bool('create-repository', true),
+      scanOnPush: bool('ecr-scan-on-push', true),
+      tagMutability: oneOf('ecr-tag-mutability', ['MUTABLE', 'IMMUTABLE'] as const, 'MUTABLE'),
+      kmsKey: text('ecr-kms-key').trim(),
+      tags: keyValues(lines('ecr-repository-tags'), 'ecr-repository-tags'),
+      lifecyclePolicyFile: text('ecr-lifecycle-policy').trim(),
+    },
+    gcp: {
+      auth: oneOf('gcp-auth', ['auto', 'gcloud'] as const, 'auto'),
+      workloadIdentityProvider: text('gcp-workload-identity-provider').trim(),
+      serviceAccount: text('gcp-service-account').trim(),
+      universe: text('gcp-universe').trim() || 'googleapis.com',
+      audience: text('gcp-audience').trim(),
+      createRepository: bool('create-repository', true),
+    },
   }
 }

@@ -1,0 +1,24 @@
+import type { CheckResult } from '../registry/check.js'
+import type { RegistryCredentials } from '../registry/docker-config.js'
+
+/**
+ * Everything the pipeline does with one registry, behind one interface so that ECR, Artifact Registry and
+ * password registries are siblings: adding a kind of registry means adding a file, not touching main.
+ */
+export interface RegistryConnection {
+  /** The registry as the spec names it (host and path). */
+  readonly registry: string
+  /** Short description for logs, e.g. "ECR 123456789012 us-east-1 (assumed role)". */
+  readonly describe: string
+  /** Whether `name:tag` is in the registry. Throws when the registry cannot say (fail closed). */
+  check(name: string, tag: string): Promise<CheckResult>
+  /** Makes sure the repository for `name` exists before a push (ECR and Artifact Registry need it). */
+  prepareRepository(name: string): Promise<{ immutable: boolean }>
+  /** Logs docker in (into the job's DOCKER_CONFIG) right before a push; refreshes short-lived tokens. */
+  loginForPush(configDir: string): Promise<void>
+  /** True when this connection writes credentials into the job's DOCKER_CONFIG. */
+  readonly needsDockerConfig: boolean
+}
+
+/** Credentials a check can send directly, without waiting for `docker login`. */
+export type CheckCredentials = RegistryCredentials | undefined

@@ -1,0 +1,137 @@
+import { mkdir, mkdtemp } from 'node:fs/promises'
+import path from 'node:path'
+import type { RegistryConnection } from './auth/index.js'
+import type { BuildPlan, BuildSecret } from './docker/buildx-args.js'
+import { prepareBuilder, runBuild, type DockerContext } from './docker/buildx.js'
+import { writeBuildContext, type BuildContext } from './dockerfile/context.js'
+import type { Installer } from './dockerfile/install.js'
+import { ActionError, errorMessage } from './errors.js'
+import type { Logger } from './log.js'
+import type { ImageResult } from './outputs.js'
+import type { ImageSpec } from './spec/model.js'
+import { lsFilesAll } from './tag/source-root-digest.js'
+import type { TagResult } from './tag/tag.js'
+
+/**
+ * One image of the chain (a nested base first, then the image): check the registry, and when the image is not
+ * there, write the build context, make the repository, log in, build and push. The registry check fails closed:
+ * an answer other than "found" or "not found" stops the step unless the user chose `on-check-error: build`.
+ */
+export interface ImageJob {
+  spec: ImageSpec
+  tagged: TagResult
+  /** The image a nested base ImageSpec became, used as this image's FROM. */
+  baseImage?: string
+}
+
+export interface BuildSettings {
+  installer: Installer
+  flytekitRequirement: string | null
+  defaultPythonVersion: () => Promise<string>
+  push: boolean
+  force: boolean
+  onCheckError: 'fail' | 'build'
+  /** Everything of the buildx plan that does not depend on the image. */
+  plan: Omit<BuildPlan, 'context' | 'dockerfile' | 'tags' | 'platforms' | 'output' | 'metadataFile'>
+  buildxVersion: string
+}
+
+export interface JobEnv {
+  cwd: string
+  workDir: string
+  docker: DockerContext
+  connection: RegistryConnection | undefined
+  logger: Logger
+}
+
+/** Writes the Dockerfile and context of one image into a fresh folder under workDir. */
+export async function writeContext(job: ImageJob, settings: BuildSettings, env: Pick<JobEnv, 'cwd' | 'workDir'>): Promise<BuildContext> {
+  await mkdir(env.workDir, { recursive: true })
+  const dir = await mkdtemp(path.join(env.workDir, `${job.spec.name.replaceAll('/', '-')}-`))
+  return writeBuildContext(
+    job.spec,
+    {
+      installer: settings.installer,
+      flytekitRequirement: settings.flytekitRequirement,
+      specId: job.tagged.id,
+      ...(job.baseImage ? { baseImage: job.baseImage } : {}),
+      defaultPythonVersion: await settings.defaultPythonVersion(),
+      listSourceFiles: async (root) => (await lsFilesAll(root, env.cwd)).files,
+    },
+    env.cwd,
+    path.join(dir, 'context'),
+  )
+}
+
+type Existing = { exists: true; digest: string } | { exists: false }
+
+async function checkRegistry(job: ImageJob, settings: BuildSettings, env: JobEnv): Promise<Existing> {
+  const { connection, logger } = env
+  if (!connection || !job.spec.registry) return { exists: false }
+  try {
+    const found = await connection.check(job.spec.name, job.tagged.tag)
+    logger.info(found.exists ? `${job.tagged.image} exists (${found.digest})` : `${job.tagged.image} is not in the registry yet`)
+    return found
+  } catch (err) {
+    if (settings.onCheckError === 'build') {
+      logger.warning(`Could not check whether ${job.tagged.image} exists; building it because on-check-error is 'build'. ${errorMessage(err)}`)
+      return { exists: false }
+    }
+    throw new ActionError(
+      `${errorMessage(err)}\nThe image was not built, because an unanswered check is never taken as "exists". Fix the access, or set on-check-error: build to build anyway.`,
+    )
+  }
+}
+
+function secretsFor(context: BuildContext, settings: BuildSettings): BuildSecret[] {
+  return [...(settings.plan.secrets ?? []), ...context.secrets]
+}
+
+async function buildAndPush(job: ImageJob, settings: BuildSettings, env: JobEnv): Promise<{ digest: string; seconds: number; dockerfile: string }> {
+  const { logger } = env
+  const context = await writeContext(job, settings, env)
+  if (settings.push && !job.spec.registry) {
+    throw new ActionError(`Cannot push ${job.tagged.image}: the spec has no registry. Set 'registry' (in the spec or as an input), or push: false to build it locally.`)
+  }
+  const plan: BuildPlan = {
+    ...settings.plan,
+    context: context.contextDir,
+    dockerfile: context.dockerfile,
+    tags: [job.tagged.image],
+    platforms: job.spec.platform.split(',').map((p) => p.trim()).filter(Boolean),
+    output: settings.push ? 'push' : 'load',
+    metadataFile: path.join(path.dirname(context.contextDir), 'metadata.json'),
+    secrets: secretsFor(context, settings),
+  }
+  await prepareBuilder(env.docker, { plan, installVersion: settings.buildxVersion })
+  if (settings.push && env.connection) {
+    await env.connection.prepareRepository(job.spec.name)
+    await env.connection.loginForPush(env.docker.configDir)
+  }
+  const started = Date.now()
+  const result = await logger.group(`Build ${job.tagged.image}`, () => runBuild(env.docker, plan))
+  return { digest: result.digest ?? '', seconds: (Date.now() - started) / 1000, dockerfile: context.dockerfile }
+}
+
+export async function buildImage(job: ImageJob, settings: BuildSettings, env: JobEnv): Promise<ImageResult> {
+  const base = {
+    registry: job.spec.registry ?? '',
+    image: job.tagged.image,
+    tag: job.tagged.tag,
+    specId: job.tagged.id,
+  }
+  const existing = settings.push ? await checkRegistry(job, settings, env) : { exists: false as const }
+  if (existing.exists && !settings.force) {
+    env.logger.info(`Reusing ${job.tagged.image}: nothing to build`)
+    return { ...base, digest: existing.digest, built: false, pushed: false, dockerfile: '' }
+  }
+  if (existing.exists && settings.force && env.connection) {
+    const { immutable } = await env.connection.prepareRepository(job.spec.name)
+    if (immutable) {
+      env.logger.warning(`force is set, but the repository's tags are IMMUTABLE: ${job.tagged.image} is kept, not overwritten`)
+      return { ...base, digest: existing.digest, built: false, pushed: false, dockerfile: '' }
+    }
+  }
+  const built = await buildAndPush(job, settings, env)
+  return { ...base, digest: built.digest, built: true, pushed: settings.push, dockerfile: built.dockerfile, buildSeconds: built.seconds }
+}
