@@ -40,8 +40,35 @@ function reviver(_key: string, value: unknown, context?: { source?: string }): u
   return value
 }
 
+/**
+ * Python's json module writes non-finite floats as bare NaN / Infinity / -Infinity, which JSON.parse refuses;
+ * outside strings they are rewritten to a marker object that toPy turns back into the float.
+ */
+function quoteNonFinite(text: string): string {
+  let out = ''
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string
+    if (inString) {
+      out += ch
+      if (ch === '\\') out += text[++i] ?? ''
+      else if (ch === '"') inString = false
+      continue
+    }
+    const word = /^(-?Infinity|NaN)/.exec(text.slice(i, i + 9))?.[1]
+    if (word !== undefined) {
+      out += `{"$float": "${word}"}`
+      i += word.length - 1
+      continue
+    }
+    if (ch === '"') inString = true
+    out += ch
+  }
+  return out
+}
+
 async function loadVectors(): Promise<Vector[]> {
-  const text = await readFile(FIXTURE, 'utf8')
+  const text = quoteNonFinite(await readFile(FIXTURE, 'utf8'))
   return (JSON.parse(text, reviver as (key: string, value: unknown) => unknown) as { vectors: Vector[] })
     .vectors
 }
@@ -52,6 +79,7 @@ function toPy(v: unknown): PyValue {
   if (typeof v === 'string') return v
   if (Array.isArray(v)) return v.map(toPy)
   const obj = v as Record<string, unknown>
+  if (typeof obj['$float'] === 'string') return Number(obj['$float'])
   const nested = obj['$imagespec']
   return new PyDict(
     Object.entries(nested !== undefined ? (nested as object) : obj).map(([k, x]) => [k, toPy(x)]),
@@ -67,8 +95,9 @@ function fieldsOf(vector: Vector, cwd: string): Map<string, PyValue> {
     for (const [k, v] of Object.entries(vector.spec)) fields.set(k, toPy(v))
   }
   const root = fields.get('source_root')
-  if (vector.source_root_is_absolute && typeof root === 'string')
+  if (vector.source_root_is_absolute && typeof root === 'string') {
     fields.set('source_root', path.join(cwd, root))
+  }
   return fields
 }
 
