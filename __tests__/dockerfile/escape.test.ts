@@ -11,7 +11,7 @@ import {
   jsonArray,
   runnableCommand,
   shQuote,
-  shQuoteCommand,
+  singleQuote,
 } from '../../src/dockerfile/escape.js'
 import { runScript, SHELLS, shellWords } from './shell.js'
 
@@ -24,7 +24,8 @@ describe('shQuote', () => {
     ['a b', "'a b'"],
     ["it's", `'it'\\''s'`],
     ['$(id)', "'$(id)'"],
-    ['<<EOF', "'<<EOF'"],
+    ['<<EOF', "'<''<EOF'"],
+    ['a<<<b', "'a<''<''<b'"],
     ['~root', "'~root'"],
     ['#x', "'#x'"],
   ])('%j -> %s', (word, quoted) => {
@@ -61,10 +62,10 @@ describe('shQuote', () => {
     expect(shellWords(words.map(shQuote).join(' '), shell)).toEqual(words)
   })
 
-  test('a command word is always quoted, so it is neither a reserved word nor an assignment', () => {
-    expect(shQuoteCommand('if')).toBe("'if'")
-    expect(shQuoteCommand('A=b')).toBe("'A=b'")
-    expect(shellWords(shQuoteCommand("/opt/it's/python"))).toEqual(["/opt/it's/python"])
+  test('singleQuote always quotes: a command word is then neither a reserved word nor an assignment', () => {
+    expect(singleQuote('if')).toBe("'if'")
+    expect(singleQuote('A=b')).toBe("'A=b'")
+    expect(shellWords(singleQuote("/opt/it's/python"))).toEqual(["/opt/it's/python"])
   })
 })
 
@@ -165,6 +166,7 @@ describe('runnableCommand', () => {
     ['a trailing backslash (line continuation)', 'echo a \\', true],
     ['a trailing backslash and blanks', 'echo a \\ \t', true],
     ['a leading -- (a RUN flag)', '--network=host echo', true],
+    ['a leading -- and nothing special', '--mount=type=bind,source=/,target=/h', true],
     ['a U+2028', 'echo a\u2028b', true],
   ])('a command with %s is encoded', (_what, cmd, first) => {
     expect(isVerbatimSafe(cmd, first)).toBe(false)

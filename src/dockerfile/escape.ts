@@ -36,16 +36,23 @@ const PLAIN_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/
  * quote: never a heredoc marker. The caller has rejected characters from firstUnsafeChar.
  */
 export function shQuote(word: string): string {
-  if (PLAIN_WORD.test(word)) return word
-  return `'${word.replaceAll("'", `'\\''`)}'`
+  return PLAIN_WORD.test(word) ? word : singleQuote(word)
 }
 
 /**
- * A word in command position (the interpreter of `python_exec`). Always quoted: quoting keeps `if` from being a
- * reserved word and `A=b` from being an assignment.
+ * `word` in POSIX single quotes, always. Used for a word in command position (the interpreter of python_exec),
+ * where quoting keeps `if` from being a reserved word and `A=b` from being an assignment.
  */
-export function shQuoteCommand(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`
+export function singleQuote(word: string): string {
+  return `'${splitLessThans(word.replaceAll("'", `'\\''`))}'`
+}
+
+/**
+ * `<<` as `<''<`: the same text to sh, but no `<<` for a Dockerfile tool that looks for heredoc markers in
+ * blank-separated tokens without regard to quotes (dockerfile-ast does; BuildKit honours the quotes).
+ */
+function splitLessThans(quotedBody: string): string {
+  return quotedBody.replace(/<(?=<)/g, "<''")
 }
 
 /**
@@ -67,12 +74,13 @@ export function envValue(value: string): string {
 
 /**
  * A JSON array for ENTRYPOINT or COPY, spaced like Python's json.dumps. JSON escapes every control character; DEL,
- * the C1 controls and U+2028/U+2029 are escaped too so that the line holds printable text only.
+ * the C1 controls and U+2028/U+2029 are escaped too so that the line holds printable text only, and `<` so that
+ * no tool can mistake a `<<X` in it for a heredoc.
  */
 export function jsonArray(items: string[]): string {
   const json = items.map((s) =>
     JSON.stringify(s).replace(
-      /[\u007f-\u009f\u2028\u2029]/g,
+      /[<\u007f-\u009f\u2028\u2029]/g,
       (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
     ),
   )
@@ -114,12 +122,12 @@ export const ENCODED_COMMAND_VAR = '__imagespec_cmd'
  * A `commands` entry as shell text for the RUN line. `commands` are shell by design, so a safe entry is kept as
  * written (as flytekit does). Any other entry runs as exactly the same script through printf and eval: the line
  * then holds only a single-quoted printf argument in which newlines, `<` and unsafe characters are escapes.
- * NUL has no place in a shell script and is rejected before this.
+ * NUL and lone surrogates have no place in a shell script and are rejected before this.
  */
 export function runnableCommand(command: string, first: boolean): string {
   if (isVerbatimSafe(command, first)) return command
   const v = ENCODED_COMMAND_VAR
-  return `${v}=$(printf '%b' ${shQuote(printfBEscape(command))}) && eval "$${v}"`
+  return `${v}=$(printf '%b' ${singleQuote(printfBEscape(command))}) && eval "$${v}"`
 }
 
 /**

@@ -193,10 +193,7 @@ const NVIDIA_ENV =
 /** `ENTRYPOINT <json>` as flytekit's json.dumps; an empty list is kept (it clears the base image's entrypoint). */
 function entrypointLines(spec: ImageSpec, issues: Issues): string[] {
   if (spec.entrypoint === undefined) return []
-  spec.entrypoint.forEach((arg, i) => {
-    if (arg.includes('\0'))
-      issues.add(`entrypoint[${i}]`, 'contains NUL (U+0000), which no program argument can hold; remove it')
-  })
+  spec.entrypoint.forEach((arg, i) => issues.programText(`entrypoint[${i}]`, arg, 'a program argument'))
   return [`ENTRYPOINT ${jsonArray(spec.entrypoint)}`]
 }
 
@@ -208,10 +205,7 @@ function entrypointLines(spec: ImageSpec, issues: Issues): string[] {
 function commandLines(spec: ImageSpec, installer: Installer, issues: Issues): string[] {
   const commands = spec.commands ?? []
   if (commands.join('').trim() === '') return []
-  commands.forEach((c, i) => {
-    if (c.includes('\0'))
-      issues.add(`commands[${i}]`, 'contains NUL (U+0000), which a shell script cannot hold; remove it')
-  })
+  commands.forEach((c, i) => issues.programText(`commands[${i}]`, c, 'a shell script'))
   const mounts = installer === 'uv' ? `${UV_CACHE} ${UV_BINARY}` : PIP_CACHE
   return [`RUN ${mounts} ${commands.map((c, i) => runnableCommand(c, i === 0)).join(' && ')}`]
 }

@@ -1,5 +1,5 @@
 import { CONSTRAINTS_FILE, REQUIREMENTS_FILE, type RequirementsMode } from './requirements.js'
-import { shQuote, shQuoteCommand } from './escape.js'
+import { shQuote, singleQuote } from './escape.js'
 
 /**
  * The Python and package layers. With installer `uv` they are flytekit's template (micromamba Python, uv from the
@@ -128,7 +128,7 @@ function poetryInstall(plan: InstallPlan): string[] {
  * plus the locked versions as constraints (see lockfile.ts).
  */
 function pipInstall(plan: InstallPlan): string[] {
-  const python = plan.pythonExec === undefined ? 'python3' : shQuoteCommand(plan.pythonExec)
+  const python = plan.pythonExec === undefined ? 'python3' : singleQuote(plan.pythonExec)
   const fromLock = plan.mode !== 'requirements'
   const args = [
     '--disable-pip-version-check',

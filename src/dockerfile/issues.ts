@@ -1,7 +1,7 @@
 import { SpecError, type SpecIssue } from '../errors.js'
 import { pyStr } from '../python/repr.js'
 import { PyDict, PyTuple, type PyValue } from '../python/values.js'
-import { firstUnsafeChar } from './escape.js'
+import { codePointName, firstUnsafeChar } from './escape.js'
 
 /**
  * Collects every problem of one Dockerfile generation, so that a spec with three bad fields reports all three at
@@ -25,6 +25,16 @@ export class Issues {
       path,
       `contains ${bad}, a line break or control character, which cannot be written into a Dockerfile ${where}; remove it`,
     )
+    return false
+  }
+
+  /** Accepts `value` as text a program can be given: no NUL (it ends a C string), no lone surrogate (not UTF-8). */
+  programText(path: string, value: string, holder: string): boolean {
+    const bad = /\0|\p{Cs}/u.exec(value)?.[0]
+    if (bad === undefined) return true
+    const what =
+      bad === '\0' ? 'NUL (U+0000)' : `a lone surrogate (${codePointName(bad)}), which is not Unicode text`
+    this.add(path, `contains ${what}; ${holder} cannot hold it, remove it`)
     return false
   }
 

@@ -71,9 +71,12 @@ export function envEntries(spec: ImageSpec, issues: Issues): Map<string, string>
       continue
     }
     const value = pyText(v)
-    if (value.includes('\0'))
-      issues.add(path, 'contains NUL (U+0000), which no environment variable can hold; remove it')
-    else if (issues.lineSafe(path, value, 'ENV value')) env.set(name, value)
+    if (
+      issues.programText(path, value, 'an environment variable') &&
+      issues.lineSafe(path, value, 'ENV value')
+    ) {
+      env.set(name, value)
+    }
   }
   return env
 }
