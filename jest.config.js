@@ -2,12 +2,13 @@
 const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   // Sources import './x.js' (NodeNext style); jest resolves them to the .ts files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 }
 
 export default {
+  // End-to-end tests share one Docker engine and its build cache; scripts/test.sh runs them with --runInBand.
   projects: [
     {
       ...common,
@@ -19,8 +20,6 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts'],
-      // End-to-end tests share one Docker engine and registry; run them one file at a time.
-      maxWorkers: 1,
     },
   ],
 }

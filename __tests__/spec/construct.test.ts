@@ -3,6 +3,7 @@ import { describe, expect, test } from '@jest/globals'
 import { SpecError } from '../../src/errors.js'
 import { PyDict, PyEnum, PyTuple, type PyValue } from '../../src/python/values.js'
 import { constructImageSpec } from '../../src/spec/construct.js'
+import { YamlCopyMode } from '../../src/spec/model.js'
 
 const X64 = { hostArch: 'x64' }
 
@@ -86,15 +87,16 @@ describe('source_copy_mode', () => {
     expect(build({}).source_copy_mode).toBeUndefined()
   })
 
-  test('is given by member name or as the enum', () => {
-    expect(build({ source_root: '.', source_copy_mode: 'ALL' }).source_copy_mode).toBe('ALL')
+  test('a YAML string stays a string (flytekit never converts it); the enum is the member', () => {
+    expect(build({ source_root: '.', source_copy_mode: 'ALL' }).source_copy_mode).toEqual(new YamlCopyMode('ALL'))
+    expect(build({ source_root: '.', source_copy_mode: 'all' }).source_copy_mode).toEqual(new YamlCopyMode('all'))
     expect(build({ source_copy_mode: new PyEnum('CopyFileDetection', 'NO_COPY', 3n) }).source_copy_mode).toBe(
       'NO_COPY',
     )
   })
 
-  test('an unknown member is an error', () => {
-    expect(issuesOf({ source_copy_mode: 'all' })).toEqual([
+  test('a value that is neither a string nor the enum is an error', () => {
+    expect(issuesOf({ source_copy_mode: 2n })).toEqual([
       { path: 'source_copy_mode', message: expect.stringMatching(/LOADED_MODULES, ALL, NO_COPY/) },
     ])
   })

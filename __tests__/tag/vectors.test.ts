@@ -8,7 +8,8 @@ import { afterAll, describe, expect, test } from '@jest/globals'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { PyDict, type PyValue } from '../../src/python/values.js'
+import { PyDict, PyEnum, type PyValue } from '../../src/python/values.js'
+import { COPY_MODES } from '../../src/spec/model.js'
 import { constructImageSpec } from '../../src/spec/construct.js'
 import { loadYaml11 } from '../../src/spec/yaml11.js'
 import { computeSpecId, computeTag } from '../../src/tag/tag.js'
@@ -82,8 +83,16 @@ function toPy(v: unknown): PyValue {
   if (typeof obj['$float'] === 'string') return Number(obj['$float'])
   const nested = obj['$imagespec']
   return new PyDict(
-    Object.entries(nested !== undefined ? (nested as object) : obj).map(([k, x]) => [k, toPy(x)]),
+    Object.entries(nested !== undefined ? (nested as object) : obj).map(([k, x]) => [k, fieldValue(k, x)]),
   )
+}
+
+/** The harness passes source_copy_mode (given by member name) as the enum itself, as Python code does. */
+function fieldValue(key: string, v: unknown): PyValue {
+  if (key === 'source_copy_mode' && typeof v === 'string' && v in COPY_MODES) {
+    return new PyEnum('CopyFileDetection', v, COPY_MODES[v as keyof typeof COPY_MODES])
+  }
+  return toPy(v)
 }
 
 function fieldsOf(vector: Vector, cwd: string): Map<string, PyValue> {
@@ -92,7 +101,7 @@ function fieldsOf(vector: Vector, cwd: string): Map<string, PyValue> {
     const doc = loadYaml11(vector.yaml, `${vector.id}.yaml`)
     for (const [k, v] of doc.value as PyDict) fields.set(k as string, v)
   } else {
-    for (const [k, v] of Object.entries(vector.spec)) fields.set(k, toPy(v))
+    for (const [k, v] of Object.entries(vector.spec)) fields.set(k, fieldValue(k, v))
   }
   const root = fields.get('source_root')
   if (vector.source_root_is_absolute && typeof root === 'string') {

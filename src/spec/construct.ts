@@ -9,7 +9,7 @@
  */
 import { SpecError, type SpecIssue } from '../errors.js'
 import { PyDict, PyEnum, PyTuple, type PyValue } from '../python/values.js'
-import { COPY_MODES, SPEC_FIELDS, type CopyMode, type ImageSpec, type SpecField } from './model.js'
+import { COPY_MODES, SPEC_FIELDS, YamlCopyMode, type CopyMode, type ImageSpec, type SpecField } from './model.js'
 
 export interface ConstructOptions {
   /** `os.arch()` of the machine: flytekit looks at `platform.machine()` for the platform default. */
@@ -133,12 +133,15 @@ function constructBaseImage(reader: FieldReader, opts: ConstructOptions): string
   }
 }
 
-/** CopyFileDetection given by member name (`ALL`), as YAML can only spell it, or as the enum itself. */
-function copyModeOf(reader: FieldReader): CopyMode | undefined {
+/**
+ * The CopyFileDetection enum member itself, or a plain string as a YAML file gives it, which flytekit keeps as
+ * a string (see YamlCopyMode).
+ */
+function copyModeOf(reader: FieldReader): CopyMode | YamlCopyMode | undefined {
   const v = reader.get('source_copy_mode')
   if (v === undefined) return undefined
-  const name = v instanceof PyEnum ? v.name : v
-  if (typeof name === 'string' && Object.hasOwn(COPY_MODES, name)) return name as CopyMode
+  if (typeof v === 'string') return new YamlCopyMode(v)
+  if (v instanceof PyEnum && Object.hasOwn(COPY_MODES, v.name)) return v.name as CopyMode
   reader.issue('source_copy_mode', `must be one of ${Object.keys(COPY_MODES).join(', ')}`)
   return undefined
 }

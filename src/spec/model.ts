@@ -5,6 +5,18 @@ export const COPY_MODES = { LOADED_MODULES: 1n, ALL: 2n, NO_COPY: 3n } as const
 export type CopyMode = keyof typeof COPY_MODES
 
 /**
+ * source_copy_mode as a YAML file gives it: a plain string. `ImageSpec(**yaml.safe_load(f))` never turns it into
+ * the CopyFileDetection enum, so flytekit hashes the string (`'ALL'`, not `<CopyFileDetection.ALL: 2>`), and since
+ * a string equals neither NO_COPY nor LOADED_MODULES, any string copies and hashes every file, as ALL does.
+ */
+export class YamlCopyMode {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text
+  }
+}
+
+/**
  * The ImageSpec dataclass fields of flytekit 1.16, in declaration order. The order is part of the tag: flytekit
  * hashes the repr of a dict built in this order.
  */
@@ -71,7 +83,8 @@ export interface ImageSpec {
   entrypoint?: string[]
   commands?: string[]
   tag_format?: string
-  source_copy_mode?: CopyMode
+  /** The enum member (inline input, Python-made specs), or the raw string of a YAML file. */
+  source_copy_mode?: CopyMode | YamlCopyMode
   copy?: string[]
   python_exec?: PyValue
   runtime_packages?: string[]

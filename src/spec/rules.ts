@@ -191,7 +191,8 @@ const pythonVersionRule: Rule = (ctx) => {
   if (typeof pv !== 'number') return []
   // YAML 1.1 (and so flytekit) reads 3.10 as the float 3.1; flytekit then hashes 3.1 and installs python=3.1.
   const shown = Number.isInteger(pv) ? pv.toFixed(1) : String(pv)
-  if (pv < 3.6) {
+  // 3.1 to 3.5 are what 3.10 to 3.50 become; no such Python is installable, so this is always a mistake.
+  if (/^3\.[1-5]$/.test(shown)) {
     return [
       {
         path: ['python_version'],

@@ -5,7 +5,7 @@
  * A nested base ImageSpec becomes a nested dict built by the same rule.
  */
 import { PyDict, PyEnum, type PyValue } from '../python/values.js'
-import { COPY_MODES, SPEC_FIELDS, type ImageSpec, type SpecField } from '../spec/model.js'
+import { COPY_MODES, SPEC_FIELDS, YamlCopyMode, type ImageSpec, type SpecField } from '../spec/model.js'
 
 const EXCLUDED = new Set<SpecField>(['pip_secret_mounts', 'builder', 'runtime_packages'])
 
@@ -29,7 +29,8 @@ function fieldValue(spec: ImageSpec, field: SpecField): PyValue | undefined {
   }
   if (field === 'source_copy_mode') {
     const mode = spec.source_copy_mode
-    // A plain Enum member: repr is `<CopyFileDetection.ALL: 2>`.
+    // A plain Enum member: repr is `<CopyFileDetection.ALL: 2>`; a YAML string stays a string.
+    if (mode instanceof YamlCopyMode) return mode.text
     return mode === undefined ? undefined : new PyEnum('CopyFileDetection', mode, COPY_MODES[mode])
   }
   // Every other field already holds the Python value flytekit would hold (pip_secret_mounts is excluded).
