@@ -1,0 +1,214 @@
+import { constants } from 'node:fs'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { SpecError, type SpecIssue } from '../errors.js'
+import type { ImageSpec } from '../spec/model.js'
+import { generateDockerfile, type DockerfileOptions } from './generate.js'
+import { Issues, shown } from './issues.js'
+import { pipInputFromPoetryLock, pipInputFromUvLock } from './lockfile.js'
+import {
+  CONSTRAINTS_FILE,
+  REQUIREMENTS_FILE,
+  requirementFileLines,
+  requirementsMode,
+  requirementsText,
+} from './requirements.js'
+import { copyEntries, sourceCopyEnabled, type CopyEntry } from './validate.js'
+
+/**
+ * The files of a source_root to copy (what flytekit hashes for mode ALL), given source_root as the spec has it;
+ * each absolute, or relative to the working directory (as os.walk gives them for a relative root).
+ */
+export type ListSourceFiles = (sourceRoot: string) => Promise<string[]>
+
+export interface ContextOptions extends DockerfileOptions {
+  /** Needed when the spec copies source_root (source_copy_mode ALL). */
+  listSourceFiles?: ListSourceFiles
+}
+
+export interface BuildContext {
+  /** Path of the Dockerfile (inside contextDir). */
+  dockerfile: string
+  contextDir: string
+  /** `docker build --secret id=<id>,src=<src>` for each pip_secret_mounts entry (src made absolute). */
+  secrets: { id: string; src: string }[]
+}
+
+/**
+ * Writes the build context into `outDir` (created; must be empty): the Dockerfile, the package list (or the lock
+ * file and pyproject.toml), `src/` with the source_root files and `copy/<path>` for each copy entry. flytekit mirrors
+ * copy entries at the context root, where an entry named `src`, `pyproject.toml` or `Dockerfile` overwrites a
+ * generated file; a folder of their own keeps them apart, and the image is the same (the COPY lines say where).
+ * Relative spec paths resolve against `cwd`, as pyflyte resolves them.
+ */
+export async function writeBuildContext(
+  spec: ImageSpec,
+  opts: ContextOptions,
+  cwd: string,
+  outDir: string,
+): Promise<BuildContext> {
+  if (opts.flytekitRequirement !== null && /[\r\n]/.test(opts.flytekitRequirement)) {
+    throw new Error('flytekitRequirement must be a single requirement line')
+  }
+  const dockerfileText = generateDockerfile(spec, opts)
+  const copies = await existingCopies(spec, cwd)
+  await prepareOutDir(outDir)
+  await writePackages(spec, opts, cwd, outDir)
+  await writeSources(spec, opts, cwd, outDir)
+  await writeCopies(copies, cwd, outDir)
+  const dockerfile = path.join(outDir, 'Dockerfile')
+  await fs.writeFile(dockerfile, dockerfileText)
+  const secrets = (spec.pip_secret_mounts ?? []).map(([src], i) => ({
+    id: `secret_${i}`,
+    src: path.resolve(cwd, src),
+  }))
+  return { dockerfile, contextDir: outDir, secrets }
+}
+
+async function prepareOutDir(outDir: string): Promise<void> {
+  await fs.mkdir(outDir, { recursive: true })
+  // Left-over files would be sent with the context and could be merged into copy/ folders.
+  if ((await fs.readdir(outDir)).length > 0) throw new Error(`build context folder ${outDir} is not empty`)
+}
+
+function specError(issue: SpecIssue): SpecError {
+  return new SpecError([issue])
+}
+
+async function readSpecFile(file: string, field: string, what: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8')
+  } catch {
+    throw specError({
+      path: field,
+      message: `${what} ${shown(file)} cannot be read; check the path (relative to the working directory)`,
+    })
+  }
+}
+
+/** requirements_uv.txt as flytekit writes it, or the lock file and its pyproject.toml. */
+async function writePackages(
+  spec: ImageSpec,
+  opts: ContextOptions,
+  cwd: string,
+  outDir: string,
+): Promise<void> {
+  const mode = requirementsMode(spec)
+  const file = spec.requirements ? path.resolve(cwd, spec.requirements) : undefined
+  if (mode === 'requirements' || file === undefined) {
+    const lines =
+      file === undefined
+        ? []
+        : requirementFileLines(await readSpecFile(file, 'requirements', 'requirements file'))
+    await fs.writeFile(
+      path.join(outDir, REQUIREMENTS_FILE),
+      requirementsText(lines, spec.packages, opts.flytekitRequirement),
+    )
+    return
+  }
+  const lock = await readSpecFile(file, 'requirements', mode)
+  const pyprojectPath = path.join(path.dirname(file), 'pyproject.toml')
+  const pyproject = await fs.readFile(pyprojectPath, 'utf8').catch(() => {
+    throw specError({
+      path: 'requirements',
+      message: `${mode} needs a pyproject.toml in the same folder (${shown(pyprojectPath)} is missing)`,
+    })
+  })
+  if (opts.installer === 'uv') {
+    await fs.writeFile(path.join(outDir, mode), lock)
+    await fs.writeFile(path.join(outDir, 'pyproject.toml'), pyproject)
+    return
+  }
+  const derived =
+    mode === 'uv.lock' ? pipInputFromUvLock(lock, pyproject) : pipInputFromPoetryLock(lock, pyproject)
+  await fs.writeFile(path.join(outDir, REQUIREMENTS_FILE), derived.requirements.join('\n'))
+  await fs.writeFile(path.join(outDir, CONSTRAINTS_FILE), derived.constraints.join('\n'))
+}
+
+/**
+ * source_root's files under `src/`: the files flytekit's ls_files lists (and hashes into the tag) for mode ALL.
+ * The lister gets source_root as the spec has it, because flytekit lists with the path as given: with a relative
+ * root its ignore rules see `root/...` paths and match differently than with an absolute one.
+ */
+async function writeSources(
+  spec: ImageSpec,
+  opts: ContextOptions,
+  cwd: string,
+  outDir: string,
+): Promise<void> {
+  if (!sourceCopyEnabled(spec, new Issues()) || !spec.source_root) return
+  if (opts.listSourceFiles === undefined) throw new Error('listSourceFiles is needed to copy source_root')
+  const root = path.resolve(cwd, spec.source_root)
+  const srcDir = path.join(outDir, 'src')
+  await fs.mkdir(srcDir, { recursive: true })
+  for (const file of await opts.listSourceFiles(spec.source_root)) {
+    const from = path.resolve(cwd, file)
+    const rel = path.relative(root, from)
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
+      throw new Error(`listed source file ${file} is outside ${root}`)
+    const target = path.join(srcDir, rel)
+    await fs.mkdir(path.dirname(target), { recursive: true })
+    // Like shutil.copy: follows a symlink to its content, keeps the mode.
+    await fs.copyFile(from, target, constants.COPYFILE_EXCL)
+  }
+}
+
+/** The copy entries, once each is known to exist (flytekit fails on a missing one too). */
+async function existingCopies(spec: ImageSpec, cwd: string): Promise<CopyEntry[]> {
+  const entries = copyEntries(spec, new Issues())
+  const missing: SpecIssue[] = []
+  for (const entry of entries) {
+    if (!(await exists(path.resolve(cwd, entry.relPath)))) {
+      missing.push({
+        path: `copy[${entry.index}]`,
+        message: `${shown(entry.relPath)} does not exist (relative to ${cwd})`,
+      })
+    }
+  }
+  if (missing.length > 0) throw new SpecError(missing)
+  return entries
+}
+
+/** Each copy entry under `copy/<path>`. */
+async function writeCopies(entries: CopyEntry[], cwd: string, outDir: string): Promise<void> {
+  for (const entry of entries) {
+    await fs.mkdir(path.dirname(path.join(outDir, entry.contextPath)), { recursive: true })
+    await copyTree(
+      path.resolve(cwd, entry.relPath),
+      path.join(outDir, entry.contextPath),
+      path.resolve(outDir),
+      [],
+    )
+  }
+}
+
+/**
+ * shutil.copytree / shutil.copy2 as flytekit uses them: symlinks are followed, contents, modes and modification
+ * times copied. The context folder itself is skipped when it lies inside a copied folder (`copy: ['.']`), a
+ * symlink loop is an error, and anything but files and folders (sockets, FIFOs) is left out.
+ */
+async function copyTree(from: string, to: string, skip: string, ancestors: string[]): Promise<void> {
+  if (path.resolve(from) === skip) return
+  const stat = await fs.stat(from)
+  if (stat.isFile()) {
+    await fs.copyFile(from, to)
+    await fs.utimes(to, stat.atime, stat.mtime)
+    return
+  }
+  if (!stat.isDirectory()) return
+  const real = await fs.realpath(from)
+  if (ancestors.includes(real)) throw new Error(`copy: ${from} is a symlink loop`)
+  await fs.mkdir(to, { recursive: true })
+  for (const name of (await fs.readdir(from)).sort()) {
+    await copyTree(path.join(from, name), path.join(to, name), skip, [...ancestors, real])
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.stat(p)
+    return true
+  } catch {
+    return false
+  }
+}
