@@ -47,6 +47,7 @@ const APT =
   'RUN --mount=type=cache,sharing=locked,mode=0777,target=/var/cache/apt,id=apt ' +
   '{ [ ! -e /etc/apt/apt.conf.d/docker-clean ] || mv /etc/apt/apt.conf.d/docker-clean /tmp/docker-clean; } && ' +
   `echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache && ` +
+  'mkdir -p /var/cache/apt/lists/partial /var/cache/apt/archives/partial && ' +
   'apt-get -o Dir::State::Lists=/var/cache/apt/lists/ update && ' +
   "apt-get -o Dir::State::Lists=/var/cache/apt/lists/ install -y --no-install-recommends git 'lib x' && " +
   'cp -a /var/cache/apt/lists/. /var/lib/apt/lists/ && rm /etc/apt/apt.conf.d/keep-cache && ' +

@@ -53,6 +53,9 @@ export const DEFAULT_MICROMAMBA_IMAGE = 'mambaorg/micromamba:2.0.3-debian12-slim
  * reported together in one SpecError. Pure: reads no files (writeBuildContext checks that copy paths exist).
  */
 export function generateDockerfile(spec: ImageSpec, opts: DockerfileOptions): string {
+  // The id is base64url (flytekit's ImageSpec.id); anything else is a caller's mistake, not the spec's.
+  if (!/^[A-Za-z0-9_-]+$/.test(opts.specId))
+    throw new TypeError(`specId ${JSON.stringify(opts.specId)} is not an ImageSpec id`)
   const issues = new Issues()
   checkSpec(spec, opts.installer, issues)
   const plan = installPlan(spec, opts.installer, issues)
@@ -126,6 +129,8 @@ function aptLines(spec: ImageSpec, issues: Issues): string[] {
   const script = [
     `{ [ ! -e ${conf}/docker-clean ] || mv ${conf}/docker-clean /tmp/docker-clean; }`,
     `echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > ${conf}/keep-cache`,
+    // apt creates partial/ only under its default folders, and the cache mount starts empty.
+    'mkdir -p /var/cache/apt/lists/partial /var/cache/apt/archives/partial',
     `apt-get ${lists} update`,
     `apt-get ${lists} install -y --no-install-recommends ${words.join(' ')}`,
     'cp -a /var/cache/apt/lists/. /var/lib/apt/lists/',
