@@ -607,8 +607,10 @@ describe('generateDockerfile refuses', () => {
     expect(issues.map((i) => i.path)).toEqual(['cuda', 'apt_packages[0]', 'env.1X', 'copy[0]', 'copy[1]'])
   })
 
-  test('a value shown in a message cannot break the log line', () => {
+  test('a value shown in a message or path cannot break the log line', () => {
     const [issue] = issuesOf(spec({ base_image: 'a\n::error::x' }))
     expect(issue?.message).not.toContain('\n')
+    const [envIssue] = issuesOf(spec({ env: env([['A\n::error::x', 'v']]) }))
+    expect(envIssue?.path).toBe('env."A\\n::error::x"')
   })
 })

@@ -1,6 +1,6 @@
 import type { PyValue } from '../python/values.js'
 import type { ImageSpec } from '../spec/model.js'
-import { codePointName, isImageReference, shQuote } from './escape.js'
+import { codePointName, firstUnsafeChar, isImageReference, shQuote } from './escape.js'
 import type { Installer } from './install.js'
 import { Issues, pyText, pyTruthy, shown } from './issues.js'
 import { requirementsMode } from './requirements.js'
@@ -62,7 +62,8 @@ export function envEntries(spec: ImageSpec, issues: Issues): Map<string, string>
   const env = new Map([['PYTHONPATH', '/root']])
   for (const [k, v] of spec.env ?? []) {
     const name = pyText(k)
-    const path = `env.${name}`
+    // A name with a line break is JSON-quoted in the path too, so the reported issue stays on one line.
+    const path = `env.${firstUnsafeChar(name) === undefined ? name : shown(name)}`
     if (!ENV_NAME.test(name)) {
       issues.add(
         path,
