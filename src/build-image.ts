@@ -45,7 +45,11 @@ export interface JobEnv {
 }
 
 /** Writes the Dockerfile and context of one image into a fresh folder under workDir. */
-export async function writeContext(job: ImageJob, settings: BuildSettings, env: Pick<JobEnv, 'cwd' | 'workDir'>): Promise<BuildContext> {
+export async function writeContext(
+  job: ImageJob,
+  settings: BuildSettings,
+  env: Pick<JobEnv, 'cwd' | 'workDir'>,
+): Promise<BuildContext> {
   await mkdir(env.workDir, { recursive: true })
   const dir = await mkdtemp(path.join(env.workDir, `${job.spec.name.replaceAll('/', '-')}-`))
   return writeBuildContext(
@@ -70,11 +74,17 @@ async function checkRegistry(job: ImageJob, settings: BuildSettings, env: JobEnv
   if (!connection || !job.spec.registry) return { exists: false }
   try {
     const found = await connection.check(job.spec.name, job.tagged.tag)
-    logger.info(found.exists ? `${job.tagged.image} exists (${found.digest})` : `${job.tagged.image} is not in the registry yet`)
+    logger.info(
+      found.exists
+        ? `${job.tagged.image} exists (${found.digest})`
+        : `${job.tagged.image} is not in the registry yet`,
+    )
     return found
   } catch (err) {
     if (settings.onCheckError === 'build') {
-      logger.warning(`Could not check whether ${job.tagged.image} exists; building it because on-check-error is 'build'. ${errorMessage(err)}`)
+      logger.warning(
+        `Could not check whether ${job.tagged.image} exists; building it because on-check-error is 'build'. ${errorMessage(err)}`,
+      )
       return { exists: false }
     }
     throw new ActionError(
@@ -87,18 +97,27 @@ function secretsFor(context: BuildContext, settings: BuildSettings): BuildSecret
   return [...(settings.plan.secrets ?? []), ...context.secrets]
 }
 
-async function buildAndPush(job: ImageJob, settings: BuildSettings, env: JobEnv): Promise<{ digest: string; seconds: number; dockerfile: string }> {
+async function buildAndPush(
+  job: ImageJob,
+  settings: BuildSettings,
+  env: JobEnv,
+): Promise<{ digest: string; seconds: number; dockerfile: string }> {
   const { logger } = env
   const context = await writeContext(job, settings, env)
   if (settings.push && !job.spec.registry) {
-    throw new ActionError(`Cannot push ${job.tagged.image}: the spec has no registry. Set 'registry' (in the spec or as an input), or push: false to build it locally.`)
+    throw new ActionError(
+      `Cannot push ${job.tagged.image}: the spec has no registry. Set 'registry' (in the spec or as an input), or push: false to build it locally.`,
+    )
   }
   const plan: BuildPlan = {
     ...settings.plan,
     context: context.contextDir,
     dockerfile: context.dockerfile,
     tags: [job.tagged.image],
-    platforms: job.spec.platform.split(',').map((p) => p.trim()).filter(Boolean),
+    platforms: job.spec.platform
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
     output: settings.push ? 'push' : 'load',
     metadataFile: path.join(path.dirname(context.contextDir), 'metadata.json'),
     secrets: secretsFor(context, settings),
@@ -110,7 +129,11 @@ async function buildAndPush(job: ImageJob, settings: BuildSettings, env: JobEnv)
   }
   const started = Date.now()
   const result = await logger.group(`Build ${job.tagged.image}`, () => runBuild(env.docker, plan))
-  return { digest: result.digest ?? '', seconds: (Date.now() - started) / 1000, dockerfile: context.dockerfile }
+  return {
+    digest: result.digest ?? '',
+    seconds: (Date.now() - started) / 1000,
+    dockerfile: context.dockerfile,
+  }
 }
 
 export async function buildImage(job: ImageJob, settings: BuildSettings, env: JobEnv): Promise<ImageResult> {
@@ -128,10 +151,19 @@ export async function buildImage(job: ImageJob, settings: BuildSettings, env: Jo
   if (existing.exists && settings.force && env.connection) {
     const { immutable } = await env.connection.prepareRepository(job.spec.name)
     if (immutable) {
-      env.logger.warning(`force is set, but the repository's tags are IMMUTABLE: ${job.tagged.image} is kept, not overwritten`)
+      env.logger.warning(
+        `force is set, but the repository's tags are IMMUTABLE: ${job.tagged.image} is kept, not overwritten`,
+      )
       return { ...base, digest: existing.digest, built: false, pushed: false, dockerfile: '' }
     }
   }
   const built = await buildAndPush(job, settings, env)
-  return { ...base, digest: built.digest, built: true, pushed: settings.push, dockerfile: built.dockerfile, buildSeconds: built.seconds }
+  return {
+    ...base,
+    digest: built.digest,
+    built: true,
+    pushed: settings.push,
+    dockerfile: built.dockerfile,
+    buildSeconds: built.seconds,
+  }
 }

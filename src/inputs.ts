@@ -116,7 +116,9 @@ export function getInputs(): ActionInputs {
       region: text('aws-region').trim(),
       roleToAssume: text('aws-role-to-assume').trim(),
       roleSessionName: text('aws-role-session-name').trim(),
-      ...(int('aws-role-duration-seconds') !== undefined ? { roleDurationSeconds: int('aws-role-duration-seconds') } : {}),
+      ...(int('aws-role-duration-seconds') !== undefined
+        ? { roleDurationSeconds: int('aws-role-duration-seconds') }
+        : {}),
       audience: text('aws-audience').trim(),
     },
     ecr: {

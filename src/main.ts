@@ -30,14 +30,18 @@ export async function run(): Promise<void> {
     const ctx = readRunContext()
     const cwd = path.resolve(ctx.workspace, inputs.workingDirectory)
     const spec = await logger.group('Read the ImageSpec', async () => readSpec(inputs, cwd, logger))
-    const chains = await logger.group('Compute flytekit tags', () => tagChains(spec, inputs.registries, cwd, logger))
+    const chains = await logger.group('Compute flytekit tags', () =>
+      tagChains(spec, inputs.registries, cwd, logger),
+    )
     const workDir = await mkdtemp(path.join(await ensureDir(ctx.runnerTemp), 'imagespec-'))
     const settings = buildSettings(inputs, ctx)
     const results = inputs.dryRun
       ? await dryRun(chains, settings, cwd, workDir, logger)
       : await buildAll(chains, inputs, settings, ctx, cwd, workDir, logger)
     const main = results[results.length - 1] as ImageResult
-    const tops = chains.map((chain) => results.find((r) => r.image === chain[chain.length - 1]?.tagged.image) as ImageResult)
+    const tops = chains.map(
+      (chain) => results.find((r) => r.image === chain[chain.length - 1]?.tagged.image) as ImageResult,
+    )
     setOutputs(main, tops)
     await writeSummary(summaryMarkdown(tops, inputs.spec, inputs.dryRun))
   } catch (err) {
@@ -51,14 +55,24 @@ async function ensureDir(dir: string): Promise<string> {
 }
 
 function readSpec(inputs: ActionInputs, cwd: string, logger: Logger): ImageSpec {
-  const { spec, warnings } = resolveSpec({ specFile: inputs.spec, inline: inputs.inline, cwd, hostArch: os.arch() })
+  const { spec, warnings } = resolveSpec({
+    specFile: inputs.spec,
+    inline: inputs.inline,
+    cwd,
+    hostArch: os.arch(),
+  })
   for (const w of warnings) logger.warning(w)
   logger.info(`name: ${spec.name}, registry: ${spec.registry ?? '(none)'}, platform: ${spec.platform}`)
   return spec
 }
 
 /** For each registry: the image chain (nested bases first), each with its flytekit tag. */
-async function tagChains(spec: ImageSpec, registries: string[], cwd: string, logger: Logger): Promise<ImageJob[][]> {
+async function tagChains(
+  spec: ImageSpec,
+  registries: string[],
+  cwd: string,
+  logger: Logger,
+): Promise<ImageJob[][]> {
   const chains: ImageJob[][] = []
   for (const target of specsForRegistries(spec, registries)) {
     const jobs: ImageJob[] = []
@@ -102,19 +116,44 @@ async function runnerPythonVersion(): Promise<string> {
   return '3.12'
 }
 
-async function dryRun(chains: ImageJob[][], settings: BuildSettings, cwd: string, workDir: string, logger: Logger): Promise<ImageResult[]> {
+async function dryRun(
+  chains: ImageJob[][],
+  settings: BuildSettings,
+  cwd: string,
+  workDir: string,
+  logger: Logger,
+): Promise<ImageResult[]> {
   const results: ImageResult[] = []
   for (const job of chains.flat()) {
     const context = await writeContext(job, settings, { cwd, workDir })
     const { readFile } = await import('node:fs/promises')
-    await logger.group(`Dockerfile for ${job.tagged.image}`, async () => logger.info(await readFile(context.dockerfile, 'utf8')))
-    results.push({ registry: job.spec.registry ?? '', image: job.tagged.image, tag: job.tagged.tag, specId: job.tagged.id, digest: '', built: false, pushed: false, dockerfile: context.dockerfile })
+    await logger.group(`Dockerfile for ${job.tagged.image}`, async () =>
+      logger.info(await readFile(context.dockerfile, 'utf8')),
+    )
+    results.push({
+      registry: job.spec.registry ?? '',
+      image: job.tagged.image,
+      tag: job.tagged.tag,
+      specId: job.tagged.id,
+      digest: '',
+      built: false,
+      pushed: false,
+      dockerfile: context.dockerfile,
+    })
   }
   return results
 }
 
 function authInputs(inputs: ActionInputs, ctx: RunContext): AuthInputs {
-  return { username: inputs.username, password: inputs.password, githubToken: inputs.githubToken, actor: ctx.actor, aws: inputs.aws, ecr: inputs.ecr, gcp: inputs.gcp }
+  return {
+    username: inputs.username,
+    password: inputs.password,
+    githubToken: inputs.githubToken,
+    actor: ctx.actor,
+    aws: inputs.aws,
+    ecr: inputs.ecr,
+    gcp: inputs.gcp,
+  }
 }
 
 async function buildAll(
@@ -138,14 +177,18 @@ async function buildAll(
   for (const chain of chains) {
     const registry = chain[chain.length - 1]?.spec.registry
     const connection = registry
-      ? await logger.group(`Connect to ${registry}`, () => connectRegistry(registry, authInputs(inputs, ctx), ambient, jobConfigDir, logger))
+      ? await logger.group(`Connect to ${registry}`, () =>
+          connectRegistry(registry, authInputs(inputs, ctx), ambient, jobConfigDir, logger),
+        )
       : undefined
     if (connection) logger.info(`Registry: ${connection.describe}`)
     const registries = JSON.parse(core.getState(STATE.registries) || '[]') as string[]
     if (registry) core.saveState(STATE.registries, JSON.stringify([...registries, registry.split('/')[0]]))
     for (const job of chain) {
       const configDir = connection?.needsDockerConfig || !inputs.push ? await jobConfigDir() : ambient
-      results.push(await buildImage(job, settings, { cwd, workDir, docker: { configDir, logger }, connection, logger }))
+      results.push(
+        await buildImage(job, settings, { cwd, workDir, docker: { configDir, logger }, connection, logger }),
+      )
     }
   }
   return results

@@ -56,7 +56,13 @@ export function setOutputs(main: ImageResult, all: ImageResult[]): void {
 /** Markdown for the job summary: one row per image, then the register command that finds it by tag. */
 export function summaryMarkdown(results: ImageResult[], specFile: string, dryRun: boolean): string {
   const rows = results.map((r) => {
-    const state = dryRun ? 'dry run' : r.built ? (r.pushed ? 'built and pushed' : 'built (not pushed)') : 'reused (already in the registry)'
+    const state = dryRun
+      ? 'dry run'
+      : r.built
+        ? r.pushed
+          ? 'built and pushed'
+          : 'built (not pushed)'
+        : 'reused (already in the registry)'
     const time = r.buildSeconds !== undefined ? `${r.buildSeconds.toFixed(1)} s` : '–'
     return `| \`${r.image}\` | ${r.digest ? `\`${r.digest}\`` : '–'} | ${state} | ${time} |`
   })

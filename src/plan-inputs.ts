@@ -40,7 +40,10 @@ export function parseSecret(text: string): BuildSecret {
   const src = fields.get('src') ?? fields.get('source')
   const env = fields.get('env')
   if (!id || (!src && !env)) {
-    throw new InputError('secrets', `'${text.split(',')[0]}…' is not a buildx secret; write id=NAME,src=FILE or id=NAME,env=VARIABLE`)
+    throw new InputError(
+      'secrets',
+      `'${text.split(',')[0]}…' is not a buildx secret; write id=NAME,src=FILE or id=NAME,env=VARIABLE`,
+    )
   }
   return src ? { id, src } : { id, env: env as string }
 }

@@ -12,7 +12,11 @@ import type { ImageSpec } from './spec/model.js'
  */
 export function imageChain(spec: ImageSpec): ImageSpec[] {
   const chain: ImageSpec[] = []
-  for (let s: ImageSpec | undefined = spec; s; s = typeof s.base_image === 'object' ? s.base_image : undefined) {
+  for (
+    let s: ImageSpec | undefined = spec;
+    s;
+    s = typeof s.base_image === 'object' ? s.base_image : undefined
+  ) {
     chain.unshift(s)
   }
   return chain

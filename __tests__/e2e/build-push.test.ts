@@ -98,7 +98,10 @@ describe('build and push to a real registry', () => {
   }, 300_000)
 
   test('pushes the image under the tag flytekit computes, with the registry digest as output', async () => {
-    expect({ exitCode: first.main.exitCode, log: first.main.exitCode === 0 ? '' : first.main.log.slice(-3000) }).toEqual({ exitCode: 0, log: '' })
+    expect({
+      exitCode: first.main.exitCode,
+      log: first.main.exitCode === 0 ? '' : first.main.log.slice(-3000),
+    }).toEqual({ exitCode: 0, log: '' })
     const tag = pythonTag('ispec-demo-c==0.1\n')
     expect(first.main.outputs.tag).toBe(tag)
     expect(first.main.outputs.image).toBe(`${REGISTRY}/app:${tag}`)
@@ -112,7 +115,7 @@ describe('build and push to a real registry', () => {
     expect(first.main.summary).toContain('built and pushed')
   })
 
-  test('the image behaves like one from flytekit\'s builder', () => {
+  test("the image behaves like one from flytekit's builder", () => {
     const image = first.main.outputs.image as string
     const out = dockerRun(
       image,
@@ -130,7 +133,9 @@ describe('build and push to a real registry', () => {
     expect(lines[2]).toBe(`hello world|4|/root|${first.main.outputs['spec-id']}`)
     expect(lines.slice(3, 5)).toEqual(['built', 'hi from copy'])
     expect(lines.slice(5)).toEqual(['flytekit', '/root'])
-    const entrypoint = execFileSync('docker', ['inspect', '--format', '{{json .Config.Entrypoint}}', image], { encoding: 'utf8' })
+    const entrypoint = execFileSync('docker', ['inspect', '--format', '{{json .Config.Entrypoint}}', image], {
+      encoding: 'utf8',
+    })
     expect(JSON.parse(entrypoint)).toEqual(['/bin/sh', '-c'])
   })
 
@@ -144,7 +149,9 @@ d = {'name': 'app', 'env': {'GREETING': 'hello world', 'WORKERS': 4}, 'registry'
      'commands': ['echo built > /root/built.txt'], 'copy': ['data/hello.txt']}
 print(base64.urlsafe_b64encode(hashlib.md5(str(d).encode()).digest()).decode().rstrip('='))
 `
-    expect(first.main.outputs['spec-id']).toBe(execFileSync('python3', ['-c', script], { encoding: 'utf8' }).trim())
+    expect(first.main.outputs['spec-id']).toBe(
+      execFileSync('python3', ['-c', script], { encoding: 'utf8' }).trim(),
+    )
   })
 
   test('a second run finds the image and builds nothing', async () => {
@@ -192,13 +199,19 @@ describe('login and failure paths', () => {
 
   test('logs in with username and password, pushes, and the post step removes the credentials', async () => {
     const { main, post } = await runAction(
-      { ...small(authRegistry), username: env.E2E_AUTH_USER as string, password: env.E2E_AUTH_PASSWORD as string },
+      {
+        ...small(authRegistry),
+        username: env.E2E_AUTH_USER as string,
+        password: env.E2E_AUTH_PASSWORD as string,
+      },
       { workspace },
     )
     expect(main.exitCode).toBe(0)
     expect(main.outputs.built).toBe('true')
     expect(main.log).toContain(`::add-mask::${env.E2E_AUTH_PASSWORD}`)
-    expect(main.log.split(`::add-mask::${env.E2E_AUTH_PASSWORD}`).join('')).not.toContain(env.E2E_AUTH_PASSWORD as string)
+    expect(main.log.split(`::add-mask::${env.E2E_AUTH_PASSWORD}`).join('')).not.toContain(
+      env.E2E_AUTH_PASSWORD as string,
+    )
     const configDir = main.state['docker-config'] as string
     expect(configDir).toBeTruthy()
     expect(post.exitCode).toBe(0)
@@ -211,7 +224,10 @@ describe('login and failure paths', () => {
   test('a wrong password fails clearly, names the inputs, leaks nothing and pushes nothing', async () => {
     const wrong = 'not-the-password-42'
     const registry = `${authRegistry}-wrong`
-    const { main, post } = await runAction({ ...small(registry), username: env.E2E_AUTH_USER as string, password: wrong }, { workspace })
+    const { main, post } = await runAction(
+      { ...small(registry), username: env.E2E_AUTH_USER as string, password: wrong },
+      { workspace },
+    )
     expect(main.exitCode).not.toBe(0)
     expect(main.log).toMatch(/::error::.*(unauthorized|authentication|401).*'username' and 'password'/is)
     expect(main.log.split(`::add-mask::${wrong}`).join('')).not.toContain(wrong)
@@ -229,7 +245,10 @@ describe('login and failure paths', () => {
 
   test('a missing requirements file fails before anything is built, naming the field', async () => {
     const ws = mkdtempSync(path.join(os.tmpdir(), 'e2e-ws3-'))
-    writeFileSync(path.join(ws, 'imagespec.yaml'), `name: broken\nregistry: ${REGISTRY}\nrequirements: nope.txt\n`)
+    writeFileSync(
+      path.join(ws, 'imagespec.yaml'),
+      `name: broken\nregistry: ${REGISTRY}\nrequirements: nope.txt\n`,
+    )
     const { main } = await runAction({ spec: 'imagespec.yaml' }, { workspace: ws })
     expect(main.exitCode).not.toBe(0)
     expect(main.log).toMatch(/::error::.*imagespec.yaml:3: requirements: file 'nope.txt' not found/)
@@ -242,6 +261,12 @@ describe('login and failure paths', () => {
     expect(main.exitCode).toBe(0)
     expect(main.outputs.built).toBe('true')
     expect(await registryDigest(main.outputs.image as string)).toBeNull()
-    expect(dockerRun(main.outputs.image as string, 'python -c "import ispec_demo_b; print(ispec_demo_b.__version__)"', false)).toBe('1.0')
+    expect(
+      dockerRun(
+        main.outputs.image as string,
+        'python -c "import ispec_demo_b; print(ispec_demo_b.__version__)"',
+        false,
+      ),
+    ).toBe('1.0')
   }, 300_000)
 })

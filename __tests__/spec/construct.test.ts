@@ -88,8 +88,12 @@ describe('source_copy_mode', () => {
   })
 
   test('a YAML string stays a string (flytekit never converts it); the enum is the member', () => {
-    expect(build({ source_root: '.', source_copy_mode: 'ALL' }).source_copy_mode).toEqual(new YamlCopyMode('ALL'))
-    expect(build({ source_root: '.', source_copy_mode: 'all' }).source_copy_mode).toEqual(new YamlCopyMode('all'))
+    expect(build({ source_root: '.', source_copy_mode: 'ALL' }).source_copy_mode).toEqual(
+      new YamlCopyMode('ALL'),
+    )
+    expect(build({ source_root: '.', source_copy_mode: 'all' }).source_copy_mode).toEqual(
+      new YamlCopyMode('all'),
+    )
     expect(build({ source_copy_mode: new PyEnum('CopyFileDetection', 'NO_COPY', 3n) }).source_copy_mode).toBe(
       'NO_COPY',
     )

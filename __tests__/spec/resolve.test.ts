@@ -31,7 +31,8 @@ const resolve = (cwd: string, inline: Record<string, string> = {}, specFile = 'i
 describe('resolveSpec: valid specs', () => {
   test('YAML 1.1 values reach the spec as flytekit sees them', () => {
     const cwd = project({
-      'imagespec.yaml': 'name: Demo\nregistry: GHCR.io/Org\npython_version: "3.11"\npackages: [pandas]\nenv:\n  DEBUG: yes\n  WORKERS: 4\n',
+      'imagespec.yaml':
+        'name: Demo\nregistry: GHCR.io/Org\npython_version: "3.11"\npackages: [pandas]\nenv:\n  DEBUG: yes\n  WORKERS: 4\n',
     })
     const { spec } = resolve(cwd)
     expect(spec.name).toBe('demo')
@@ -49,7 +50,11 @@ describe('resolveSpec: valid specs', () => {
 
   test('inline inputs override the file field by field and are strings', () => {
     const cwd = project({ 'imagespec.yaml': 'name: a\npackages: [x]\npython_version: 3.9\n' })
-    const { spec } = resolve(cwd, { packages: 'numpy\n\n# comment\npandas==2.2.2\n', 'python-version': '3.10', env: 'A=1\nB=x=y' })
+    const { spec } = resolve(cwd, {
+      packages: 'numpy\n\n# comment\npandas==2.2.2\n',
+      'python-version': '3.10',
+      env: 'A=1\nB=x=y',
+    })
     expect(spec.name).toBe('a')
     expect(spec.packages).toEqual(['numpy', 'pandas==2.2.2'])
     expect(spec.python_version).toBe('3.10')
@@ -63,7 +68,11 @@ describe('resolveSpec: valid specs', () => {
 
   test('inline inputs alone are enough', () => {
     const cwd = project({})
-    const { spec } = resolveSpec({ inline: { name: 'solo', 'source-copy-mode': 'no_copy', 'source-root': '.' }, cwd, hostArch: 'x64' })
+    const { spec } = resolveSpec({
+      inline: { name: 'solo', 'source-copy-mode': 'no_copy', 'source-root': '.' },
+      cwd,
+      hostArch: 'x64',
+    })
     expect(spec.name).toBe('solo')
     expect(spec.source_copy_mode).toBe('NO_COPY')
   })
@@ -96,33 +105,81 @@ describe('resolveSpec: every problem is reported at once, with field and line', 
     })
     const errors = errorsOf(() => resolve(cwd))
     expect(errors).toHaveLength(6)
-    expect(errors.find((e) => e.includes('|pakages|'))).toMatch(/^imagespec.yaml:2\|pakages\|unknown field.*packages/)
-    expect(errors.find((e) => e.includes('|registry|'))).toMatch(/^imagespec.yaml:3\|registry\|'ghcr.io\/bad path' is not a registry/)
-    expect(errors.find((e) => e.includes('apt_packages'))).toMatch(/^imagespec.yaml:4\|apt_packages\[1\]\|apt_packages must be a list of strings/)
-    expect(errors.find((e) => e.includes('|requirements|'))).toMatch(/imagespec.yaml:5\|requirements\|file 'missing.txt' not found/)
+    expect(errors.find((e) => e.includes('|pakages|'))).toMatch(
+      /^imagespec.yaml:2\|pakages\|unknown field.*packages/,
+    )
+    expect(errors.find((e) => e.includes('|registry|'))).toMatch(
+      /^imagespec.yaml:3\|registry\|'ghcr.io\/bad path' is not a registry/,
+    )
+    expect(errors.find((e) => e.includes('apt_packages'))).toMatch(
+      /^imagespec.yaml:4\|apt_packages\[1\]\|apt_packages must be a list of strings/,
+    )
+    expect(errors.find((e) => e.includes('|requirements|'))).toMatch(
+      /imagespec.yaml:5\|requirements\|file 'missing.txt' not found/,
+    )
     expect(errors.find((e) => e.includes('|cuda|'))).toMatch(/CUDA base_image/)
     expect(errors.find((e) => e.includes('|python_version|'))).toMatch(/quote it: python_version: "3.10"/)
   })
 
   test.each([
-    ['uv.lock without pyproject.toml', { 'imagespec.yaml': 'requirements: uv.lock\n', 'uv.lock': 'version = 1\n' }, /requirements\|uv.lock needs a pyproject.toml/],
+    [
+      'uv.lock without pyproject.toml',
+      { 'imagespec.yaml': 'requirements: uv.lock\n', 'uv.lock': 'version = 1\n' },
+      /requirements\|uv.lock needs a pyproject.toml/,
+    ],
     [
       'lock file with packages',
-      { 'imagespec.yaml': 'requirements: poetry.lock\npackages: [x]\n', 'poetry.lock': '', 'pyproject.toml': '' },
+      {
+        'imagespec.yaml': 'requirements: poetry.lock\npackages: [x]\n',
+        'poetry.lock': '',
+        'pyproject.toml': '',
+      },
       /packages\|packages cannot be combined with a poetry.lock/,
     ],
-    ['pyproject.toml as requirements', { 'imagespec.yaml': 'requirements: pyproject.toml\n', 'pyproject.toml': '' }, /uv.lock or poetry.lock/],
+    [
+      'pyproject.toml as requirements',
+      { 'imagespec.yaml': 'requirements: pyproject.toml\n', 'pyproject.toml': '' },
+      /uv.lock or poetry.lock/,
+    ],
     ['copy with ..', { 'imagespec.yaml': 'copy: [../x]\n' }, /copy\[0\]\|'..\/x' must be a path relative/],
-    ['copy of a missing path', { 'imagespec.yaml': 'copy: [nope.txt]\n' }, /copy\[0\]\|'nope.txt' does not exist/],
-    ['source_root without a copy mode', { 'imagespec.yaml': 'source_root: .\n' }, /source_copy_mode\|with source_root set, flytekit defaults to LOADED_MODULES.*ALL.*NO_COPY/],
-    ['copy mode without source_root', { 'imagespec.yaml': 'source_copy_mode: ALL\n' }, /source_copy_mode\|needs source_root/],
-    ['python_exec with conda', { 'imagespec.yaml': 'python_exec: /usr/bin/python3\nconda_packages: [numpy]\n' }, /python_exec\|cannot be combined with conda/],
-    ['pip_secret_mounts in YAML', { 'imagespec.yaml': 'pip_secret_mounts: [[a, b]]\n' }, /pip_secret_mounts.*the action input `secrets`/],
+    [
+      'copy of a missing path',
+      { 'imagespec.yaml': 'copy: [nope.txt]\n' },
+      /copy\[0\]\|'nope.txt' does not exist/,
+    ],
+    [
+      'source_root without a copy mode',
+      { 'imagespec.yaml': 'source_root: .\n' },
+      /source_copy_mode\|with source_root set, flytekit defaults to LOADED_MODULES.*ALL.*NO_COPY/,
+    ],
+    [
+      'copy mode without source_root',
+      { 'imagespec.yaml': 'source_copy_mode: ALL\n' },
+      /source_copy_mode\|needs source_root/,
+    ],
+    [
+      'python_exec with conda',
+      { 'imagespec.yaml': 'python_exec: /usr/bin/python3\nconda_packages: [numpy]\n' },
+      /python_exec\|cannot be combined with conda/,
+    ],
+    [
+      'pip_secret_mounts in YAML',
+      { 'imagespec.yaml': 'pip_secret_mounts: [[a, b]]\n' },
+      /pip_secret_mounts.*the action input `secrets`/,
+    ],
     ['a list where a string belongs', { 'imagespec.yaml': 'name: [a]\n' }, /name\|name must be a string/],
     ['env that is not a mapping', { 'imagespec.yaml': 'env: [A=1]\n' }, /env\|env must be a mapping/],
-    ['an invalid image name', { 'imagespec.yaml': 'name: "my image"\n' }, /name\|'my image' is not a valid image repository name/],
+    [
+      'an invalid image name',
+      { 'imagespec.yaml': 'name: "my image"\n' },
+      /name\|'my image' is not a valid image repository name/,
+    ],
     ['a top level that is a list', { 'imagespec.yaml': '- name: a\n' }, /must hold a YAML mapping/],
-    ['a nested base spec with a typo', { 'imagespec.yaml': 'base_image:\n  name: base\n  pacakges: [x]\n' }, /imagespec.yaml:3\|base_image.pacakges\|unknown field/],
+    [
+      'a nested base spec with a typo',
+      { 'imagespec.yaml': 'base_image:\n  name: base\n  pacakges: [x]\n' },
+      /imagespec.yaml:3\|base_image.pacakges\|unknown field/,
+    ],
   ])('%s', (_name, files, expected) => {
     const errors = errorsOf(() => resolve(project(files)))
     expect(errors.join('\n')).toMatch(expected)

@@ -62,7 +62,9 @@ export async function runStep(inputs: Record<string, string>, opts: RunOptions):
   const summaryFile = path.join(files, 'summary')
   for (const f of [outputFile, stateFile, summaryFile]) writeFileSync(f, '')
   const stateEnv = Object.fromEntries(Object.entries(opts.state ?? {}).map(([k, v]) => [`STATE_${k}`, v]))
-  const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_') && !k.startsWith('STATE_')))
+  const baseEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_') && !k.startsWith('STATE_')),
+  )
   const env = {
     ...baseEnv,
     GITHUB_WORKSPACE: opts.workspace,
@@ -81,7 +83,11 @@ export async function runStep(inputs: Record<string, string>, opts: RunOptions):
   }
   const started = Date.now()
   const { code, log } = await new Promise<{ code: number; log: string }>((resolve, reject) => {
-    const child = spawn(e2eEnv().E2E_NODE24 ?? 'node', [BUNDLE], { cwd: opts.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(e2eEnv().E2E_NODE24 ?? 'node', [BUNDLE], {
+      cwd: opts.workspace,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let log = ''
     child.stdout.on('data', (d: Buffer) => (log += d.toString()))
     child.stderr.on('data', (d: Buffer) => (log += d.toString()))
@@ -99,7 +105,10 @@ export async function runStep(inputs: Record<string, string>, opts: RunOptions):
 }
 
 /** The main step and then the post step, as the runner runs them. */
-export async function runAction(inputs: Record<string, string>, opts: RunOptions): Promise<{ main: StepResult; post: StepResult }> {
+export async function runAction(
+  inputs: Record<string, string>,
+  opts: RunOptions,
+): Promise<{ main: StepResult; post: StepResult }> {
   const main = await runStep(inputs, opts)
   const post = await runStep(inputs, { ...opts, state: main.state })
   return { main, post }

@@ -23,7 +23,10 @@ const FILES: Record<string, string> = {
 describe('source_copy_mode from a YAML file', () => {
   test('is hashed as the string flytekit holds, with the ALL digest of source_root', async () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'yaml-copy-'))
-    for (const [rel, body] of Object.entries({ ...FILES, 'imagespec.yaml': 'source_root: proj\nsource_copy_mode: ALL\n' })) {
+    for (const [rel, body] of Object.entries({
+      ...FILES,
+      'imagespec.yaml': 'source_root: proj\nsource_copy_mode: ALL\n',
+    })) {
       mkdirSync(path.dirname(path.join(cwd, rel)), { recursive: true })
       writeFileSync(path.join(cwd, rel), body)
     }

@@ -50,7 +50,10 @@ async function lifecyclePolicy(file: string): Promise<string | undefined> {
     JSON.parse(text)
     return text
   } catch (err) {
-    throw new InputError('ecr-lifecycle-policy', `cannot use '${file}': ${err instanceof SyntaxError ? 'it is not valid JSON' : 'file not found'}`)
+    throw new InputError(
+      'ecr-lifecycle-policy',
+      `cannot use '${file}': ${err instanceof SyntaxError ? 'it is not valid JSON' : 'file not found'}`,
+    )
   }
 }
 
@@ -87,7 +90,13 @@ export async function ecrConnection(
     loginForPush: async (configDir) => {
       // ECR tokens last 12 hours: one per job is enough.
       login ??= await ecrModule.getEcrLoginCredentials(ecr)
-      await dockerLogin({ registry: parsed.host, username: login.username, password: login.password, configDir, logger })
+      await dockerLogin({
+        registry: parsed.host,
+        username: login.username,
+        password: login.password,
+        configDir,
+        logger,
+      })
     },
   }
 }
@@ -110,6 +119,12 @@ export async function ecrPublicConnection(
     check: (name, tag) => checkImage(`${registry}/${name}:${tag}`, { credentials, logger }),
     prepareRepository: async () => ({ immutable: false }),
     loginForPush: (configDir) =>
-      dockerLogin({ registry: 'public.ecr.aws', username: login.username, password: login.password, configDir, logger }),
+      dockerLogin({
+        registry: 'public.ecr.aws',
+        username: login.username,
+        password: login.password,
+        configDir,
+        logger,
+      }),
   }
 }

@@ -58,13 +58,21 @@ export async function garConnection(
       const { ensureGarRepository } = await import('../cloud/gcp/artifact-registry.js')
       const target = garImageTarget(parsed, name)
       const result = await ensureGarRepository(session, target, { logger })
-      if (result.created) logger.info(`Created Artifact Registry repository ${target.repository} in ${target.location}`)
+      if (result.created)
+        logger.info(`Created Artifact Registry repository ${target.repository} in ${target.location}`)
       return { immutable: result.immutable }
     },
     loginForPush: async (configDir) => {
-      if (await session.refreshIfExpiring(MIN_TOKEN_SECONDS)) logger.info('Refreshed the Google access token before the push')
+      if (await session.refreshIfExpiring(MIN_TOKEN_SECONDS))
+        logger.info('Refreshed the Google access token before the push')
       const c = session.dockerCredentials(parsed.host)
-      await dockerLogin({ registry: parsed.host, username: c.username, password: c.password, configDir, logger })
+      await dockerLogin({
+        registry: parsed.host,
+        username: c.username,
+        password: c.password,
+        configDir,
+        logger,
+      })
     },
   }
 }

@@ -38,10 +38,19 @@ export async function connectRegistry(
     case 'gar':
       return garConnection(registry, parsed, inputs.gcp, jobConfigDir, logger)
     case 'ghcr':
-      return passwordConnection(registry, ghcrLogin(inputs.username, inputs.password, inputs.githubToken, inputs.actor), ambientConfigDir, logger)
+      return passwordConnection(
+        registry,
+        ghcrLogin(inputs.username, inputs.password, inputs.githubToken, inputs.actor),
+        ambientConfigDir,
+        logger,
+      )
     default: {
       const login = inputs.password
-        ? { username: inputs.username, password: inputs.password, hint: "check the 'username' and 'password' inputs" }
+        ? {
+            username: inputs.username,
+            password: inputs.password,
+            hint: "check the 'username' and 'password' inputs",
+          }
         : undefined
       return passwordConnection(registry, login, ambientConfigDir, logger)
     }

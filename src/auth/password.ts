@@ -22,7 +22,9 @@ export function passwordConnection(
   logger: Logger,
 ): RegistryConnection {
   const host = normaliseRegistry(registry.split('/')[0] ?? registry)
-  const credentials = login ? ({ kind: 'basic', username: login.username, password: login.password } as const) : undefined
+  const credentials = login
+    ? ({ kind: 'basic', username: login.username, password: login.password } as const)
+    : undefined
   return {
     registry,
     describe: login ? `${host} as ${login.username}` : `${host} with the runner's Docker credentials`,
@@ -37,14 +39,27 @@ export function passwordConnection(
     prepareRepository: async () => ({ immutable: false }),
     loginForPush: async (configDir) => {
       if (!login) return
-      await dockerLogin({ registry: host, username: login.username, password: login.password, configDir, credentialsHint: login.hint, logger })
+      await dockerLogin({
+        registry: host,
+        username: login.username,
+        password: login.password,
+        configDir,
+        credentialsHint: login.hint,
+        logger,
+      })
     },
   }
 }
 
 /** GHCR accepts the job's GITHUB_TOKEN as the actor when no password is given (it needs `packages: write`). */
-export function ghcrLogin(username: string, password: string, githubToken: string, actor: string): PasswordLogin | undefined {
-  if (password) return { username: username || actor, password, hint: "check the 'username' and 'password' inputs" }
+export function ghcrLogin(
+  username: string,
+  password: string,
+  githubToken: string,
+  actor: string,
+): PasswordLogin | undefined {
+  if (password)
+    return { username: username || actor, password, hint: "check the 'username' and 'password' inputs" }
   if (!githubToken) return undefined
   return {
     username: actor || 'github-actions',

@@ -7,7 +7,8 @@
  *   - list is an array, dict is a `PyDict` (a Map: insertion order kept, non-string keys allowed),
  *   - tuple, enum member and date have small classes of their own.
  */
-export type PyValue = null | boolean | bigint | number | string | PyValue[] | PyDict | PyTuple | PyEnum | PyDate
+export type PyValue =
+  null | boolean | bigint | number | string | PyValue[] | PyDict | PyTuple | PyEnum | PyDate
 
 export class PyDict extends Map<PyValue, PyValue> {}
 

@@ -9,7 +9,14 @@
  */
 import { SpecError, type SpecIssue } from '../errors.js'
 import { PyDict, PyEnum, PyTuple, type PyValue } from '../python/values.js'
-import { COPY_MODES, SPEC_FIELDS, YamlCopyMode, type CopyMode, type ImageSpec, type SpecField } from './model.js'
+import {
+  COPY_MODES,
+  SPEC_FIELDS,
+  YamlCopyMode,
+  type CopyMode,
+  type ImageSpec,
+  type SpecField,
+} from './model.js'
 
 export interface ConstructOptions {
   /** `os.arch()` of the machine: flytekit looks at `platform.machine()` for the platform default. */

@@ -52,7 +52,10 @@ function parseEnv(text: string, issues: InlineResult['issues']): PyDict {
   for (const line of parseLines(text)) {
     const eq = line.indexOf('=')
     if (eq <= 0) {
-      issues.push({ input: 'env', message: `'${line}' is not KEY=VALUE; write one variable per line, e.g. LOG_LEVEL=debug` })
+      issues.push({
+        input: 'env',
+        message: `'${line}' is not KEY=VALUE; write one variable per line, e.g. LOG_LEVEL=debug`,
+      })
       continue
     }
     env.set(line.slice(0, eq).trim(), line.slice(eq + 1))
@@ -62,8 +65,12 @@ function parseEnv(text: string, issues: InlineResult['issues']): PyDict {
 
 function parseCopyMode(text: string, issues: InlineResult['issues']): PyEnum | undefined {
   const name = text.trim().toUpperCase()
-  if (name in COPY_MODES) return new PyEnum('CopyFileDetection', name, COPY_MODES[name as keyof typeof COPY_MODES])
-  issues.push({ input: 'source-copy-mode', message: `'${text.trim()}' is not a copy mode; use ALL or NO_COPY` })
+  if (name in COPY_MODES)
+    return new PyEnum('CopyFileDetection', name, COPY_MODES[name as keyof typeof COPY_MODES])
+  issues.push({
+    input: 'source-copy-mode',
+    message: `'${text.trim()}' is not a copy mode; use ALL or NO_COPY`,
+  })
   return undefined
 }
 

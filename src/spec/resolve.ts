@@ -36,20 +36,32 @@ export function formatPath(p: (string | number)[]): string {
   return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('')
 }
 
-function loadFile(specFile: string, cwd: string): { fields: Map<string, PyValue>; locate: Locate; warnings: string[] } {
+function loadFile(
+  specFile: string,
+  cwd: string,
+): { fields: Map<string, PyValue>; locate: Locate; warnings: string[] } {
   const full = path.resolve(cwd, specFile)
   let text: string
   try {
     text = readFileSync(full, 'utf8')
   } catch {
     throw new SpecError([
-      { path: 'spec', message: `file '${specFile}' not found (relative to ${cwd}); check the 'spec' input and that the file is checked out` },
+      {
+        path: 'spec',
+        message: `file '${specFile}' not found (relative to ${cwd}); check the 'spec' input and that the file is checked out`,
+      },
     ])
   }
   const doc = loadYaml11(text, specFile)
   if (doc.value === null) return { fields: new Map(), locate: doc.locate, warnings: doc.warnings }
   if (!isPyDict(doc.value)) {
-    throw new SpecError([{ path: 'spec', location: specFile, message: 'the file must hold a YAML mapping of ImageSpec fields (name: ..., packages: [...])' }])
+    throw new SpecError([
+      {
+        path: 'spec',
+        location: specFile,
+        message: 'the file must hold a YAML mapping of ImageSpec fields (name: ..., packages: [...])',
+      },
+    ])
   }
   return { fields: toFieldMap(doc.value), locate: doc.locate, warnings: doc.warnings }
 }
@@ -67,18 +79,33 @@ interface Collected {
 }
 
 /** Checks one spec level and, recursively, a nested base_image spec. */
-function checkLevel(fields: Map<string, PyValue>, prefix: (string | number)[], locate: Locate, cwd: string, out: Collected): void {
+function checkLevel(
+  fields: Map<string, PyValue>,
+  prefix: (string | number)[],
+  locate: Locate,
+  cwd: string,
+  out: Collected,
+): void {
   const where = (p: (string | number)[]) => locate([...prefix, ...p])
   const shapeIssues = checkShape(fields)
   for (const issue of shapeIssues) {
-    out.errors.push({ path: formatPath([...prefix, ...issue.path]), location: where(issue.path), message: issue.message })
+    out.errors.push({
+      path: formatPath([...prefix, ...issue.path]),
+      location: where(issue.path),
+      message: issue.message,
+    })
   }
   const badFields = new Set(shapeIssues.map((i) => String(i.path[0])))
   // Rules only see fields whose shape is right, so one mistake is reported once.
   const clean = new Map([...fields].filter(([k]) => !badFields.has(k)))
   for (const issue of runRules({ fields: clean, cwd })) {
-    const full = { path: formatPath([...prefix, ...issue.path]), location: where(issue.path), message: issue.message }
-    if (issue.severity === 'warning') out.warnings.push(`${full.location ? `${full.location}: ` : ''}${full.path} ${full.message}`)
+    const full = {
+      path: formatPath([...prefix, ...issue.path]),
+      location: where(issue.path),
+      message: issue.message,
+    }
+    if (issue.severity === 'warning')
+      out.warnings.push(`${full.location ? `${full.location}: ` : ''}${full.path} ${full.message}`)
     else out.errors.push(full)
   }
   const base = clean.get('base_image')
@@ -90,7 +117,11 @@ export function resolveSpec(opts: ResolveOptions): ResolvedSpec {
   const inline = inlineFields(opts.inline)
   if (!file && inline.fields.size === 0) {
     throw new SpecError([
-      { path: 'spec', message: "no ImageSpec given: set the 'spec' input to a YAML file, or inline inputs such as 'name' and 'packages'" },
+      {
+        path: 'spec',
+        message:
+          "no ImageSpec given: set the 'spec' input to a YAML file, or inline inputs such as 'name' and 'packages'",
+      },
     ])
   }
   const fields = new Map<string, PyValue>(file?.fields ?? [])

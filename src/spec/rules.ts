@@ -39,7 +39,8 @@ const isSet = (ctx: RuleContext, key: string): boolean => {
 const FLYTEKIT_REGISTRY = /^(localhost:\p{Nd}{1,5}|([a-z\p{Nd}._-]+)(:\p{Nd}{1,5})?)(\/[\p{L}\p{N}_.-]+)*$/u
 // What Docker accepts in a repository path (distribution's reference grammar), which flytekit does not check.
 const DOCKER_PATH_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
-const DOCKER_HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$/
+const DOCKER_HOST =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$/
 
 const registryRule: Rule = (ctx) => {
   const registry = str(ctx, 'registry')
@@ -86,7 +87,12 @@ const requirementsRule: Rule = (ctx) => {
   if (req === '') return [] // falsy: flytekit ignores it
   const full = path.resolve(ctx.cwd, req)
   if (!existsSync(full) || !statSync(full).isFile()) {
-    return [{ path: ['requirements'], message: `file '${req}' not found (relative to ${ctx.cwd}); commit it or fix the path` }]
+    return [
+      {
+        path: ['requirements'],
+        message: `file '${req}' not found (relative to ${ctx.cwd}); commit it or fix the path`,
+      },
+    ]
   }
   const base = path.basename(req)
   if (base !== 'uv.lock' && base !== 'poetry.lock') {
@@ -95,7 +101,7 @@ const requirementsRule: Rule = (ctx) => {
         {
           path: ['requirements'],
           message:
-            "flytekit reads a pyproject.toml given as requirements as if it were a requirements.txt, which fails to install; point requirements at the uv.lock or poetry.lock beside it (or a requirements.txt)",
+            'flytekit reads a pyproject.toml given as requirements as if it were a requirements.txt, which fails to install; point requirements at the uv.lock or poetry.lock beside it (or a requirements.txt)',
         },
       ]
     }
@@ -103,7 +109,10 @@ const requirementsRule: Rule = (ctx) => {
   }
   const issues: RuleIssue[] = []
   if (!existsSync(path.join(path.dirname(full), 'pyproject.toml'))) {
-    issues.push({ path: ['requirements'], message: `${base} needs a pyproject.toml in the same folder; add it next to '${req}'` })
+    issues.push({
+      path: ['requirements'],
+      message: `${base} needs a pyproject.toml in the same folder; add it next to '${req}'`,
+    })
   }
   if (isSet(ctx, 'packages')) {
     issues.push({
@@ -119,7 +128,12 @@ const copyRule: Rule = (ctx) => {
   if (!copy) return []
   return copy.flatMap((p, i): RuleIssue[] => {
     if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) {
-      return [{ path: ['copy', i], message: `'${p}' must be a path relative to the working directory, without '..'` }]
+      return [
+        {
+          path: ['copy', i],
+          message: `'${p}' must be a path relative to the working directory, without '..'`,
+        },
+      ]
     }
     if (!existsSync(path.resolve(ctx.cwd, p))) {
       return [{ path: ['copy', i], message: `'${p}' does not exist (relative to ${ctx.cwd})` }]
@@ -155,7 +169,8 @@ const sourceRootRule: Rule = (ctx) => {
   } else if (copies) {
     issues.push({
       path: ['source_copy_mode'],
-      message: 'needs source_root (flytekit refuses to hash a copy mode without it): set the folder to copy, or remove source_copy_mode',
+      message:
+        'needs source_root (flytekit refuses to hash a copy mode without it): set the folder to copy, or remove source_copy_mode',
     })
   }
   if (typeof mode === 'string' && mode !== 'ALL') {
@@ -173,7 +188,8 @@ const pythonExecRule: Rule = (ctx) =>
     ? [
         {
           path: ['python_exec'],
-          message: 'cannot be combined with conda_packages or conda_channels (conda needs micromamba\'s Python); remove one of them',
+          message:
+            "cannot be combined with conda_packages or conda_channels (conda needs micromamba's Python); remove one of them",
         },
       ]
     : []
@@ -211,8 +227,14 @@ const pythonVersionRule: Rule = (ctx) => {
 
 const ignoredFieldsRule: Rule = (ctx) => {
   const notes: [string, string][] = [
-    ['registry_config', 'is only used by the envd builder and is ignored here (flytekit leaves it out of the tag too)'],
-    ['runtime_packages', 'are installed by flytekit when a task starts, not at build time; the image needs pip for that'],
+    [
+      'registry_config',
+      'is only used by the envd builder and is ignored here (flytekit leaves it out of the tag too)',
+    ],
+    [
+      'runtime_packages',
+      'are installed by flytekit when a task starts, not at build time; the image needs pip for that',
+    ],
   ]
   const builder = ctx.fields.get('builder')
   const issues: RuleIssue[] = notes

@@ -16,7 +16,10 @@ const listOfStrings = (field: string) =>
   )
 
 const scalar = (field: string) =>
-  v.union([v.string(), v.bigint(), v.number(), v.boolean()], `${field} must be a single value, not a list or mapping`)
+  v.union(
+    [v.string(), v.bigint(), v.number(), v.boolean()],
+    `${field} must be a single value, not a list or mapping`,
+  )
 
 const mapping = (field: string) => v.instance(PyDict, `${field} must be a mapping of KEY: value pairs`)
 
@@ -29,12 +32,24 @@ export interface FieldDoc {
 }
 
 export const FIELD_DOCS: Record<SpecField, FieldDoc> = {
-  name: { description: 'Image repository name (lower-cased, as flytekit does). Default "flytekit".', input: 'name' },
-  python_version: { description: 'Python version installed with micromamba, e.g. "3.11" (quote it).', input: 'python-version' },
+  name: {
+    description: 'Image repository name (lower-cased, as flytekit does). Default "flytekit".',
+    input: 'name',
+  },
+  python_version: {
+    description: 'Python version installed with micromamba, e.g. "3.11" (quote it).',
+    input: 'python-version',
+  },
   builder: { description: 'flytekit builder name. Not part of the tag; this action always builds itself.' },
-  source_root: { description: 'Folder whose files are copied to /root (with source_copy_mode).', input: 'source-root' },
+  source_root: {
+    description: 'Folder whose files are copied to /root (with source_copy_mode).',
+    input: 'source-root',
+  },
   env: { description: 'Environment variables of the image.', input: 'env' },
-  registry: { description: 'Registry (and path) the image is pushed to, e.g. ghcr.io/my-org.', input: 'registry' },
+  registry: {
+    description: 'Registry (and path) the image is pushed to, e.g. ghcr.io/my-org.',
+    input: 'registry',
+  },
   packages: { description: 'Python packages to install.', input: 'packages' },
   conda_packages: { description: 'Conda packages installed with micromamba.', input: 'conda-packages' },
   conda_channels: { description: 'Conda channels for conda_packages.', input: 'conda-channels' },
@@ -46,7 +61,9 @@ export const FIELD_DOCS: Record<SpecField, FieldDoc> = {
   platform: { description: 'Target platform, e.g. linux/amd64.', input: 'platform' },
   pip_index: { description: 'Package index URL (--index-url).', input: 'pip-index' },
   pip_extra_index_url: { description: 'Extra package index URLs.', input: 'pip-extra-index-url' },
-  pip_secret_mounts: { description: 'Secrets mounted during install (Python API only; use the secrets input).' },
+  pip_secret_mounts: {
+    description: 'Secrets mounted during install (Python API only; use the secrets input).',
+  },
   pip_extra_args: { description: 'Extra arguments for the package installer.', input: 'pip-extra-args' },
   registry_config: { description: 'envd registry config path (ignored by this builder).' },
   entrypoint: { description: 'Image ENTRYPOINT, as a list.', input: 'entrypoint' },
@@ -54,7 +71,10 @@ export const FIELD_DOCS: Record<SpecField, FieldDoc> = {
   tag_format: { description: 'Tag template, e.g. "{spec_hash}-dev".', input: 'tag-format' },
   source_copy_mode: { description: 'How source_root is copied: ALL or NO_COPY.', input: 'source-copy-mode' },
   copy: { description: 'Relative paths copied to /root/<path>.', input: 'copy' },
-  python_exec: { description: 'Use this existing Python interpreter instead of micromamba.', input: 'python-exec' },
+  python_exec: {
+    description: 'Use this existing Python interpreter instead of micromamba.',
+    input: 'python-exec',
+  },
   runtime_packages: { description: 'Packages flytekit installs when a task starts (not at build time).' },
   builder_options: { description: 'Options for other builders (kept in the tag).' },
   builder_config: { description: 'Builder settings: uv_image, micromamba_image.' },
@@ -77,7 +97,12 @@ export const specSchema = v.strictObject(
     cuda: v.optional(v.nullable(scalar('cuda'))),
     cudnn: v.optional(v.nullable(scalar('cudnn'))),
     base_image: v.optional(
-      v.nullable(v.union([v.string(), mapping('base_image')], 'base_image must be an image name or a nested ImageSpec mapping')),
+      v.nullable(
+        v.union(
+          [v.string(), mapping('base_image')],
+          'base_image must be an image name or a nested ImageSpec mapping',
+        ),
+      ),
     ),
     platform: v.optional(v.nullable(str('platform', ' such as linux/amd64'))),
     pip_index: v.optional(v.nullable(scalar('pip_index'))),
@@ -86,7 +111,8 @@ export const specSchema = v.strictObject(
       v.nullable(
         v.array(
           v.custom<PyTuple>(
-            (x) => x instanceof PyTuple && x.items.length === 2 && x.items.every((i) => typeof i === 'string'),
+            (x) =>
+              x instanceof PyTuple && x.items.length === 2 && x.items.every((i) => typeof i === 'string'),
             'pip_secret_mounts must be a list of (source, target) tuples, which YAML cannot express; pass build secrets with the action input `secrets` instead',
           ),
         ),
