@@ -3,6 +3,7 @@ import { ensureGarRepository, type ArSession } from '../../src/cloud/gcp/artifac
 import {
   authenticateGcp,
   gcpEndpoints,
+  gcpEndpointsFromEnv,
   parseWorkloadIdentityProvider,
 } from '../../src/cloud/gcp/credentials.js'
 import { InputError } from '../../src/errors.js'
@@ -65,6 +66,17 @@ describe('gcpEndpoints', () => {
     expect(gcpEndpoints('googleapis.com', { sts: 'https://sts-psc.p.googleapis.com/' }).sts).toBe(
       'https://sts-psc.p.googleapis.com',
     )
+  })
+
+  it('reads private endpoints from IMAGESPEC_GCP_ENDPOINT_* and ignores empty ones', () => {
+    expect(
+      gcpEndpointsFromEnv({
+        IMAGESPEC_GCP_ENDPOINT_STS: ' https://sts-psc.p.googleapis.com ',
+        IMAGESPEC_GCP_ENDPOINT_IAMCREDENTIALS: '',
+        IMAGESPEC_GCP_ENDPOINT_ARTIFACTREGISTRY: 'http://127.0.0.1:8443',
+      }),
+    ).toEqual({ sts: 'https://sts-psc.p.googleapis.com', artifactRegistry: 'http://127.0.0.1:8443' })
+    expect(gcpEndpointsFromEnv({})).toEqual({})
   })
 })
 

@@ -38,6 +38,27 @@ export function gcpEndpoints(
   }
 }
 
+const ENDPOINT_ENV: Record<keyof GcpEndpoints, string> = {
+  sts: 'IMAGESPEC_GCP_ENDPOINT_STS',
+  iamCredentials: 'IMAGESPEC_GCP_ENDPOINT_IAMCREDENTIALS',
+  artifactRegistry: 'IMAGESPEC_GCP_ENDPOINT_ARTIFACTREGISTRY',
+}
+
+/**
+ * Endpoint overrides from the environment: IMAGESPEC_GCP_ENDPOINT_STS, IMAGESPEC_GCP_ENDPOINT_IAMCREDENTIALS and
+ * IMAGESPEC_GCP_ENDPOINT_ARTIFACTREGISTRY, each a base URL (`https://sts-NAME.p.googleapis.com`). For private
+ * endpoints that are not `<api>.<universe>` (Private Service Connect, a proxy) and for end-to-end tests against
+ * loopback stand-ins. Deliberately not inputs: `gcp-universe` covers every public and sovereign cloud.
+ */
+export function gcpEndpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<GcpEndpoints> {
+  const out: Partial<GcpEndpoints> = {}
+  for (const key of Object.keys(ENDPOINT_ENV) as (keyof GcpEndpoints)[]) {
+    const value = env[ENDPOINT_ENV[key]]?.trim()
+    if (value) out[key] = value
+  }
+  return out
+}
+
 export interface WorkloadIdentityProvider {
   /** `projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER` */
   name: string
@@ -143,7 +164,12 @@ export async function authenticateGcp(options: GcpCredentialOptions): Promise<Gc
   const provider = parseWorkloadIdentityProvider(options.workloadIdentityProvider)
   const serviceAccount = validateServiceAccount(options.serviceAccount)
   const universe = options.universe?.trim() || DEFAULT_UNIVERSE
-  const endpoints = gcpEndpoints(universe, options.endpoints)
+  const fromEnv = gcpEndpointsFromEnv(options.env)
+  const given = Object.fromEntries(Object.entries(options.endpoints ?? {}).filter(([, v]) => v !== undefined))
+  const endpoints = gcpEndpoints(universe, { ...fromEnv, ...given })
+  if (Object.keys(fromEnv).length > 0) {
+    options.logger?.info(`Google API endpoints from IMAGESPEC_GCP_ENDPOINT_*: ${JSON.stringify(endpoints)}`)
+  }
   const audience = options.audience ?? `//iam.${universe}/${provider.name}`
   const mask = options.mask ?? maskInLog
   let lastSubjectToken = ''
