@@ -12,6 +12,8 @@ export interface GcpIamCredentialsOptions {
   serviceAccounts: string[]
   /** Bearer tokens it accepts, e.g. `(t) => sts.issued.includes(t)`. */
   acceptToken?: (token: string) => boolean
+  /** The access token it hands out, e.g. one a real registry accepts; default a new random one per call. */
+  accessToken?: string
 }
 
 export interface GcpIamCredentialsCall {
@@ -65,7 +67,7 @@ export async function start(options: GcpIamCredentialsOptions): Promise<GcpIamCr
       )
     }
     const seconds = Number(String(call.lifetime ?? '3600s').replace(/s$/, ''))
-    call.issued = randomToken('ya29.sa-', 64)
+    call.issued = options.accessToken ?? randomToken('ya29.sa-', 64)
     issued.push(call.issued)
     return json(200, {
       accessToken: call.issued,
