@@ -185,6 +185,45 @@ print(base64.urlsafe_b64encode(hashlib.md5(str(d).encode()).digest()).decode().r
   }, 300_000)
 })
 
+describe('a nested base ImageSpec', () => {
+  test('is built and pushed first, then used as the base, each under its flytekit tag', async () => {
+    const ws = mkdtempSync(path.join(os.tmpdir(), 'e2e-nested-'))
+    const registry = `${env.E2E_REGISTRY}/nested-${Date.now().toString(36)}`
+    writeFileSync(
+      path.join(ws, 'imagespec.yaml'),
+      [
+        'name: child',
+        `registry: ${registry}`,
+        `pip_index: ${env.E2E_PIP_INDEX}`,
+        'packages: [ispec-demo-a==2.0]',
+        'base_image:',
+        '  name: parent',
+        `  registry: ${registry}`,
+        `  base_image: ${env.E2E_BASE_IMAGE}`,
+        `  pip_index: ${env.E2E_PIP_INDEX}`,
+        '  packages: [ispec-demo-b==1.0]',
+        '',
+      ].join('\n'),
+    )
+    const { main } = await runAction({ ...BASE_INPUTS, 'flytekit-version': 'none' }, { workspace: ws })
+    expect({ exitCode: main.exitCode, log: main.exitCode === 0 ? '' : main.log.slice(-3000) }).toEqual({ exitCode: 0, log: '' })
+    // flytekit hashes the base as its image name: computed here by Python from the literal dicts.
+    const script = `
+import base64, hashlib
+def tag(d): return base64.urlsafe_b64encode(hashlib.md5(str(d).encode()).digest()).decode().rstrip('=').replace('-', '_')
+base = {'name': 'parent', 'registry': ${JSON.stringify(registry)}, 'packages': ['ispec-demo-b==1.0'], 'base_image': ${JSON.stringify(env.E2E_BASE_IMAGE)}, 'platform': 'linux/amd64', 'pip_index': ${JSON.stringify(env.E2E_PIP_INDEX)}}
+base_image = ${JSON.stringify(registry)} + '/parent:' + tag(base)
+child = {'name': 'child', 'registry': ${JSON.stringify(registry)}, 'packages': ['ispec-demo-a==2.0'], 'base_image': base_image, 'platform': 'linux/amd64', 'pip_index': ${JSON.stringify(env.E2E_PIP_INDEX)}}
+print(base_image)
+print(tag(child))
+`
+    const [baseImage, childTag] = execFileSync('python3', ['-c', script], { encoding: 'utf8' }).trim().split('\n')
+    expect(main.outputs.image).toBe(`${registry}/child:${childTag}`)
+    expect(await registryDigest(baseImage as string)).toMatch(/^sha256:/)
+    expect(dockerRun(main.outputs.image as string, 'python -c "import ispec_demo_a, ispec_demo_b; print(ispec_demo_a.__version__, ispec_demo_b.__version__)"', false)).toBe('2.0 1.0')
+  }, 300_000)
+})
+
 describe('login and failure paths', () => {
   const authRegistry = `${env.E2E_AUTH_REGISTRY}/e2e-${Date.now().toString(36)}`
   const small = (registry: string) => ({
