@@ -1,0 +1,149 @@
+import { describe, expect, test } from '@jest/globals'
+import { InputError } from '../../src/errors.js'
+import { parsePullRequestEvent } from '../../src/preview/pull-request.js'
+import {
+  expandTagPattern,
+  isPreviewTagOf,
+  tagsForImage,
+  validateTagPatterns,
+} from '../../src/preview/tags.js'
+import { planCleanup } from '../../src/preview/cleanup-plan.js'
+
+const SHA = '3f1c0a9e8b7d6c5b4a39281706f5e4d3c2b1a098'
+const pr = { number: 42, headSha: SHA, action: 'synchronize', headRepo: 'o/r', baseRepo: 'o/r' }
+
+describe('tag patterns', () => {
+  test.each([
+    ['pr-{pr}', 'pr-42'],
+    ['pr-{pr}-{short_sha}', 'pr-42-3f1c0a9'],
+    ['{sha}', '3f1c0a9e8b7d6c5b4a39281706f5e4d3c2b1a098'],
+    ['preview-{tag}', 'preview-AbC_12'],
+    ['plain', 'plain'],
+    ['v1.2.3-{pr}', 'v1.2.3-42'],
+  ])('%s -> %s', (pattern, expected) => {
+    expect(expandTagPattern(pattern, { pr: '42', sha: SHA, short_sha: '3f1c0a9', tag: 'AbC_12' })).toBe(
+      expected,
+    )
+  })
+
+  test.each([
+    ['{branch}', /placeholders are/],
+    ['-{pr}', /not a Docker tag/],
+    ['.hidden', /not a Docker tag/],
+    ['pr/{pr}', /not a Docker tag/],
+    ['pr {pr}', /not a Docker tag/],
+    ['x'.repeat(129), /not a Docker tag/],
+    ['{sha}{sha}{sha}{sha}', /not a Docker tag/],
+  ])('rejects %s', (pattern, message) => {
+    const attempt = () => validateTagPatterns([pattern])
+    expect(attempt).toThrow(InputError)
+    expect(attempt).toThrow(message)
+  })
+
+  test('defaults on a pull request: pr-<n> and pr-<n>-<7 hex>, plus extra tags, never the flytekit tag again', () => {
+    expect(tagsForImage({ previewTags: [], extraTags: ['latest', 'AbC_12'] }, pr, 'AbC_12')).toEqual({
+      preview: ['pr-42', 'pr-42-3f1c0a9'],
+      extra: ['latest'],
+    })
+  })
+
+  test('outside pull requests only extra tags; `none` turns preview tags off', () => {
+    expect(tagsForImage({ previewTags: [], extraTags: ['main'] }, undefined, 'T')).toEqual({
+      preview: [],
+      extra: ['main'],
+    })
+    expect(tagsForImage({ previewTags: ['none'], extraTags: [] }, pr, 'T')).toEqual({
+      preview: [],
+      extra: [],
+    })
+    expect(tagsForImage({ previewTags: ['pr{pr}', 'pr{pr}'], extraTags: [] }, pr, 'T')).toEqual({
+      preview: ['pr42'],
+      extra: [],
+    })
+  })
+
+  test.each([
+    ['pr-42', true],
+    ['pr-42-3f1c0a9', true],
+    ['pr-42-anything', true],
+    ['pr-420', false],
+    ['pr-4', false],
+    ['pr-42x', false],
+    ['xpr-42', false],
+    ['AbC_12', false],
+  ])('cleanup matches %s: %s', (tag, expected) => {
+    expect(isPreviewTagOf(tag, 42)).toBe(expected)
+  })
+})
+
+describe('pull request events', () => {
+  const payload = {
+    action: 'opened',
+    number: 7,
+    pull_request: {
+      number: 7,
+      head: { sha: SHA.toUpperCase(), repo: { full_name: 'fork/r' } },
+      base: { repo: { full_name: 'o/r' } },
+    },
+  }
+
+  test.each([
+    [
+      'pull_request',
+      payload,
+      { number: 7, headSha: SHA, action: 'opened', headRepo: 'fork/r', baseRepo: 'o/r' },
+    ],
+    [
+      'pull_request_target',
+      { ...payload, action: 'closed' },
+      { number: 7, headSha: SHA, action: 'closed', headRepo: 'fork/r', baseRepo: 'o/r' },
+    ],
+    ['push', payload, undefined],
+    ['workflow_dispatch', {}, undefined],
+  ])('%s', (event, body, expected) => {
+    expect(parsePullRequestEvent(event, body)).toEqual(expected)
+  })
+
+  test.each([
+    [{}, /no pull_request object/],
+    [{ pull_request: { head: { sha: SHA } } }, /no pull request number/],
+    [{ number: 3, pull_request: { head: { sha: 'abc' } } }, /no head commit/],
+  ])('rejects a broken payload %#', (body, message) => {
+    expect(() => parsePullRequestEvent('pull_request', body)).toThrow(message)
+  })
+})
+
+describe('cleanup plan', () => {
+  const A = `sha256:${'a'.repeat(64)}`
+  const B = `sha256:${'b'.repeat(64)}`
+  const C = `sha256:${'c'.repeat(64)}`
+  const tags = new Map([
+    ['FlyteTag', A],
+    ['pr-42', A],
+    ['pr-42-1111111', A],
+    ['pr-42-2222222', B],
+    ['pr-420', C],
+    ['pr-42-3333333', C],
+  ])
+
+  test('by digest: keeps images another tag names, deletes the rest', () => {
+    expect(planCleanup(tags, 42, true)).toEqual({
+      delete: [{ digest: B, tags: ['pr-42-2222222'] }],
+      keep: [
+        { digest: A, tags: ['pr-42', 'pr-42-1111111'], sharedWith: ['FlyteTag'] },
+        { digest: C, tags: ['pr-42-3333333'], sharedWith: ['pr-420'] },
+      ],
+    })
+  })
+
+  test('by tag (ECR, Artifact Registry): every preview tag goes, other tags stay', () => {
+    const plan = planCleanup(tags, 42, false)
+    expect(plan.keep).toEqual([])
+    expect(plan.delete.flatMap((g) => g.tags).sort()).toEqual([
+      'pr-42',
+      'pr-42-1111111',
+      'pr-42-2222222',
+      'pr-42-3333333',
+    ])
+  })
+})
