@@ -1,3 +1,6 @@
+import type { EcrConnection } from '../cloud/aws/ecr.js'
+import type { ArSession } from '../cloud/gcp/artifact-registry.js'
+import type { GarImageTarget } from '../cloud/registry-host.js'
 import type { CheckResult } from '../registry/check.js'
 import type { RegistryCredentials } from '../registry/docker-config.js'
 
@@ -18,7 +21,20 @@ export interface RegistryConnection {
   loginForPush(configDir: string): Promise<void>
   /** True when this connection writes credentials into the job's DOCKER_CONFIG. */
   readonly needsDockerConfig: boolean
+  /** How to reach the registry's own API for tagging and deleting images (preview tags). */
+  readonly api?: RegistryApi
 }
+
+/** The API behind a connection: the distribution API with credentials, or a cloud registry's own API. */
+export type RegistryApi =
+  | { kind: 'distribution'; credentials: () => Promise<RegistryCredentials | undefined> }
+  | { kind: 'ecr'; ecr: EcrConnection; repository: (name: string) => string }
+  | {
+      kind: 'gar'
+      session: ArSession
+      target: (name: string) => GarImageTarget
+      credentials: () => Promise<RegistryCredentials | undefined>
+    }
 
 /** Credentials a check can send directly, without waiting for `docker login`. */
 export type CheckCredentials = RegistryCredentials | undefined

@@ -72,6 +72,7 @@ export async function ecrConnection(
     registry,
     describe: `ECR ${parsed.accountId} ${parsed.region} (${creds.source === 'assumed-role' ? `role ${aws.roleToAssume}` : 'default AWS credentials'})`,
     needsDockerConfig: true,
+    api: { kind: 'ecr', ecr, repository: (name) => ecrRepositoryName(parsed, name) },
     check: (name, tag) => ecrModule.checkImageViaEcr(ecr, ecrRepositoryName(parsed, name), tag),
     prepareRepository: async (name) => {
       if (!repo.createRepository) return { immutable: false }
@@ -116,6 +117,7 @@ export async function ecrPublicConnection(
     registry,
     describe: `ECR Public ${parsed.path}`,
     needsDockerConfig: true,
+    api: { kind: 'distribution', credentials: async () => credentials },
     check: (name, tag) => checkImage(`${registry}/${name}:${tag}`, { credentials, logger }),
     prepareRepository: async () => ({ immutable: false }),
     loginForPush: (configDir) =>

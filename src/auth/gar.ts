@@ -3,6 +3,7 @@ import { configureCredHelper, dockerLogin } from '../docker/login.js'
 import { InputError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { checkImage } from '../registry/check.js'
+import { resolveCredentials } from '../registry/docker-config.js'
 import type { RegistryConnection } from './connection.js'
 
 /**
@@ -52,6 +53,7 @@ export async function garConnection(
     registry,
     describe: `Artifact Registry ${parsed.host} as ${gcp.serviceAccount || 'the workload identity'}`,
     needsDockerConfig: true,
+    api: { kind: 'gar', session, target: (name) => garImageTarget(parsed, name), credentials: async () => basic() },
     check: (name, tag) => checkImage(`${registry}/${name}:${tag}`, { credentials: basic(), logger }),
     prepareRepository: async (name) => {
       if (!gcp.createRepository) return { immutable: false }
@@ -90,6 +92,7 @@ async function gcloudConnection(
     registry,
     describe: `Artifact Registry ${parsed.host} through the gcloud credential helper`,
     needsDockerConfig: true,
+    api: { kind: 'distribution', credentials: () => resolveCredentials(configDir, parsed.host, { logger }) },
     check: (name, tag) => checkImage(`${registry}/${name}:${tag}`, { configDir, logger }),
     prepareRepository: async () => ({ immutable: false }),
     loginForPush: async () => {},

@@ -5,7 +5,7 @@ import { ecrConnection, ecrPublicConnection, type AwsInputs, type EcrRepositoryI
 import { garConnection, type GcpInputs } from './gar.js'
 import { ghcrLogin, passwordConnection } from './password.js'
 
-export type { RegistryConnection } from './connection.js'
+export type { RegistryApi, RegistryConnection } from './connection.js'
 
 export interface AuthInputs {
   username: string

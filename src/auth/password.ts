@@ -1,6 +1,7 @@
 import { dockerLogin } from '../docker/login.js'
 import type { Logger } from '../log.js'
 import { checkImage } from '../registry/check.js'
+import { resolveCredentials } from '../registry/docker-config.js'
 import { normaliseRegistry } from '../registry/reference.js'
 import type { RegistryConnection } from './connection.js'
 
@@ -29,6 +30,10 @@ export function passwordConnection(
     registry,
     describe: login ? `${host} as ${login.username}` : `${host} with the runner's Docker credentials`,
     needsDockerConfig: login !== undefined,
+    api: {
+      kind: 'distribution',
+      credentials: async () => credentials ?? (await resolveCredentials(ambientConfigDir, host, { logger })),
+    },
     check: async (name, tag) => {
       const ref = `${registry}/${name}:${tag}`
       // With login inputs the check sends them directly: no `docker login` process on the image-exists path.

@@ -60,9 +60,9 @@ export function registryBaseUrl(registry: string, insecureRegistries: readonly s
 }
 
 export async function request(
-  method: 'GET' | 'HEAD' | 'POST',
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE',
   url: string,
-  init: { headers?: Record<string, string>; body?: string },
+  init: { headers?: Record<string, string>; body?: string | Uint8Array },
   options: HttpOptions,
 ): Promise<RegistryResponse> {
   for (let attempt = 0; ; attempt++) {
@@ -86,7 +86,7 @@ export async function request(
 async function attemptOnce(
   method: string,
   url: string,
-  init: { headers?: Record<string, string>; body?: string },
+  init: { headers?: Record<string, string>; body?: string | Uint8Array },
   options: HttpOptions,
 ): Promise<RegistryResponse | NetworkFailure> {
   const started = Date.now()
