@@ -42,6 +42,12 @@ export interface ActionInputs {
   aws: AwsInputs
   ecr: EcrRepositoryInputs
   gcp: GcpInputs
+  /** `preview-tags` lines: tag patterns for pull requests; empty for the defaults, `none` for no preview tags. */
+  previewTags: string[]
+  extraTags: string[]
+  comment: boolean
+  cleanup: 'none' | 'pr'
+  failOnFork: boolean
 }
 
 function text(name: string): string {
@@ -137,5 +143,10 @@ export function getInputs(): ActionInputs {
       audience: text('gcp-audience').trim(),
       createRepository: bool('create-repository', true),
     },
+    previewTags: lines('preview-tags'),
+    extraTags: lines('extra-tags'),
+    comment: bool('comment', false),
+    cleanup: oneOf('cleanup', ['none', 'pr'] as const, 'none'),
+    failOnFork: bool('fail-on-fork', false),
   }
 }

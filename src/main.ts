@@ -18,6 +18,13 @@ import type { ImageSpec } from './spec/model.js'
 import { resolveSpec } from './spec/resolve.js'
 import { computeTag } from './tag/tag.js'
 import { STATE } from './state.js'
+import { previewContext, tagChainImage, type PreviewContext } from './preview/context.js'
+import { cleanupRepository, cleanupSummaryMarkdown, isCleanupRun } from './preview/cleanup.js'
+import { forkBlockers, forkMessage } from './preview/fork.js'
+import { commentBody, upsertComment } from './preview/comment.js'
+import { isForkPullRequest } from './cloud/github-oidc.js'
+import { ActionError } from './errors.js'
+import { previewSummaryMarkdown } from './preview/summary.js'
 
 /**
  * The sequence: inputs -> spec -> tags -> (dry run: Dockerfile) -> per registry: connect, then for each image of
@@ -28,8 +35,11 @@ export async function run(): Promise<void> {
   try {
     const inputs = getInputs()
     const ctx = readRunContext()
+    const preview = previewContext(inputs, ctx.eventName, ctx.eventPath)
     const cwd = path.resolve(ctx.workspace, inputs.workingDirectory)
     const spec = await logger.group('Read the ImageSpec', async () => readSpec(inputs, cwd, logger))
+    if (!inputs.dryRun && (await stopForFork(inputs, spec))) return
+    if (isCleanupRun(inputs.cleanup, preview)) return await cleanup(spec, inputs, ctx, preview, logger)
     const chains = await logger.group('Compute flytekit tags', () =>
       tagChains(spec, inputs.registries, cwd, logger),
     )
@@ -37,16 +47,54 @@ export async function run(): Promise<void> {
     const settings = buildSettings(inputs, ctx)
     const results = inputs.dryRun
       ? await dryRun(chains, settings, cwd, workDir, logger)
-      : await buildAll(chains, inputs, settings, ctx, cwd, workDir, logger)
+      : await buildAll(chains, inputs, settings, ctx, cwd, workDir, logger, preview)
     const main = results[results.length - 1] as ImageResult
     const tops = chains.map(
       (chain) => results.find((r) => r.image === chain[chain.length - 1]?.tagged.image) as ImageResult,
     )
     setOutputs(main, tops)
-    await writeSummary(summaryMarkdown(tops, inputs.spec, inputs.dryRun))
+    await writeSummary(summaryMarkdown(tops, inputs.spec, inputs.dryRun) + previewSummaryMarkdown(tops))
+    if (inputs.comment && preview.pr && tops.some((r) => r.previewImage)) {
+      const target = { apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com', token: inputs.githubToken, repository: ctx.repository, prNumber: preview.pr.number }
+      await upsertComment(target, commentBody(tops, preview.pr.headSha), logger).catch((err: unknown) => logger.warning(errorMessage(err)))
+    }
   } catch (err) {
     core.setFailed(`imagespec-action failed: ${errorMessage(err)}`)
   }
+}
+
+/** True when this is a fork pull request whose registry needs an OIDC token or a secret (then nothing is pushed). */
+async function stopForFork(inputs: ActionInputs, spec: ImageSpec): Promise<boolean> {
+  if (!isForkPullRequest()) return false
+  const registries = specsForRegistries(spec, inputs.registries).flatMap((s) => (s.registry ? [s.registry] : []))
+  const auth = { username: inputs.username, password: inputs.password, awsRoleToAssume: inputs.aws.roleToAssume, gcpAuth: inputs.gcp.auth }
+  const reasons = forkBlockers(registries, auth)
+  if (reasons.length === 0) return false
+  if (inputs.failOnFork) throw new ActionError(forkMessage(reasons))
+  core.notice(forkMessage(reasons))
+  await writeSummary(`### ImageSpec image\n\nSkipped: ${forkMessage(reasons)}\n`)
+  return true
+}
+
+/** `cleanup: pr` on a closed pull request: delete its preview tags in every registry; build nothing. */
+async function cleanup(spec: ImageSpec, inputs: ActionInputs, ctx: RunContext, preview: PreviewContext, logger: Logger): Promise<void> {
+  const ambient = process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker')
+  let jobConfig: Promise<string> | undefined
+  const jobConfigDir = () =>
+    (jobConfig ??= createDockerConfigDir(ctx.runnerTemp, { logger }).then((dir) => {
+      core.saveState(STATE.dockerConfig, dir)
+      return dir
+    }))
+  const reports = []
+  for (const target of specsForRegistries(spec, inputs.registries)) {
+    if (!target.registry) throw new ActionError('cleanup: pr needs a registry: set registry in the spec or as an input.')
+    const registry = target.registry
+    const connection = await logger.group(`Connect to ${registry}`, () => connectRegistry(registry, authInputs(inputs, ctx), ambient, jobConfigDir, logger))
+    reports.push(await logger.group(`Clean up ${registry}/${target.name}`, () =>
+      cleanupRepository({ registry, name: target.name }, preview.pr?.number ?? 0, connection, inputs.dryRun, logger),
+    ))
+  }
+  await writeSummary(cleanupSummaryMarkdown(reports))
 }
 
 async function ensureDir(dir: string): Promise<string> {
@@ -164,6 +212,7 @@ async function buildAll(
   cwd: string,
   workDir: string,
   logger: Logger,
+  preview: PreviewContext,
 ): Promise<ImageResult[]> {
   const ambient = process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker')
   let jobConfig: Promise<string> | undefined
@@ -189,6 +238,10 @@ async function buildAll(
       results.push(
         await buildImage(job, settings, { cwd, workDir, docker: { configDir, logger }, connection, logger }),
       )
+    }
+    const top = results[results.length - 1]
+    if (connection && inputs.push && top) {
+      await tagChainImage(top, chain[chain.length - 1] as ImageJob, preview, connection, logger)
     }
   }
   return results

@@ -14,6 +14,10 @@ export interface ImageResult {
   dockerfile: string
   buildSeconds?: number
   pushed: boolean
+  /** Every reference pushed (the flytekit image, then preview and extra tags), when tags were added. */
+  tags?: string[]
+  /** The first preview tag as a full reference, on pull requests. */
+  previewImage?: string
 }
 
 /** `repo@sha256:…` from `repo:tag` and a digest. */
@@ -51,6 +55,8 @@ export function setOutputs(main: ImageResult, all: ImageResult[]): void {
   const images: Record<string, { image: string; digest: string; built: boolean }> = {}
   for (const r of all) images[r.registry] = { image: r.image, digest: r.digest, built: r.built }
   core.setOutput('images', JSON.stringify(images))
+  core.setOutput('preview-image', main.previewImage ?? '')
+  core.setOutput('tags', JSON.stringify(all.flatMap((r) => r.tags ?? (r.pushed || r.digest ? [r.image] : []))))
 }
 
 /** Markdown for the job summary: one row per image, then the register command that finds it by tag. */
