@@ -39,6 +39,8 @@ export interface EcrOptions {
   findImage?: (repository: string, tag: string) => string | undefined
   /** Refuse SigV4 calls signed with other keys (e.g. only those STS issued). */
   acceptCredentials?: (accessKeyId: string, sessionToken: string | undefined) => boolean
+  /** Most image ids ListImages returns per page (default 1000), to exercise pagination. */
+  pageSize?: number
   /** Fail one operation (by name, e.g. `CreateRepository`) with an AWS error. */
   fail?: Partial<Record<string, EcrFailure>>
   /** Runs before each authenticated call is handled, e.g. to create a repository "from a parallel job". */
@@ -63,6 +65,7 @@ export interface EcrStandIn {
   calls: EcrCall[]
   repositories: Map<string, EcrRepository>
   images: Map<string, string>
+  manifests: Map<string, { body: string; mediaType: string }>
   password: string
   close: () => Promise<void>
 }
@@ -77,6 +80,8 @@ export async function start(options: EcrOptions = {}): Promise<EcrStandIn> {
   const repositories = new Map<string, EcrRepository>()
   for (const r of options.repositories ?? []) repositories.set(r.repositoryName ?? '', repository(r))
   const images = new Map(Object.entries(options.images ?? {}))
+  // Manifests stored by PutImage, by digest; other images answer with manifestFor(digest).
+  const manifests = new Map<string, { body: string; mediaType: string }>()
   const calls: EcrCall[] = []
 
   const server = await listen((req) => {
@@ -206,18 +211,26 @@ export async function start(options: EcrOptions = {}): Promise<EcrStandIn> {
     BatchGetImage: (input) => {
       const name = String(input.repositoryName ?? '')
       if (!repositories.has(name)) return notFound(name)
-      const ids = (Array.isArray(input.imageIds) ? input.imageIds : []) as { imageTag?: string }[]
+      const ids = (Array.isArray(input.imageIds) ? input.imageIds : []) as {
+        imageTag?: string
+        imageDigest?: string
+      }[]
       const found = []
       const failures = []
       for (const id of ids) {
-        const digest = lookup(name, id.imageTag ?? '')
+        const digest = id.imageDigest
+          ? [...images].some(([k, d]) => k.startsWith(`${name}:`) && d === id.imageDigest)
+            ? id.imageDigest
+            : undefined
+          : lookup(name, id.imageTag ?? '')
         if (digest)
           found.push({
             registryId: accountId,
             repositoryName: name,
-            imageId: { imageDigest: digest, imageTag: id.imageTag },
-            imageManifest: manifestFor(digest),
-            imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+            imageId: { imageDigest: digest, ...(id.imageTag ? { imageTag: id.imageTag } : {}) },
+            imageManifest: manifests.get(digest)?.body ?? manifestFor(digest),
+            imageManifestMediaType:
+              manifests.get(digest)?.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
           })
         else
           failures.push({
@@ -228,9 +241,80 @@ export async function start(options: EcrOptions = {}): Promise<EcrStandIn> {
       }
       return ok({ images: found, failures })
     },
+    PutImage: (input) => {
+      const name = String(input.repositoryName ?? '')
+      const repo = repositories.get(name)
+      if (!repo) return notFound(name)
+      const body = String(input.imageManifest ?? '')
+      const mediaType = String(input.imageManifestMediaType ?? '')
+      const digest = typeof input.imageDigest === 'string' ? input.imageDigest : digestOf(body)
+      const known = manifests.get(digest)?.body ?? manifestFor(digest)
+      if (body !== known && digestOf(body) !== digest) {
+        return fail('InvalidParameterException', `The manifest does not match the digest ${digest}`)
+      }
+      const tag = String(input.imageTag ?? '')
+      const key = `${name}:${tag}`
+      const current = images.get(key)
+      if (current === digest) {
+        return fail(
+          'ImageAlreadyExistsException',
+          `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${name}' in registry with id '${accountId}'`,
+        )
+      }
+      if (current !== undefined && repo.imageTagMutability.startsWith('IMMUTABLE')) {
+        return fail(
+          'ImageTagAlreadyExistsException',
+          `The image tag '${tag}' already exists in the '${name}' repository and cannot be overwritten because the repository is immutable.`,
+        )
+      }
+      images.set(key, digest)
+      if (!manifests.has(digest)) manifests.set(digest, { body, mediaType })
+      return ok({
+        image: {
+          registryId: accountId,
+          repositoryName: name,
+          imageId: { imageDigest: digest, imageTag: tag },
+          imageManifest: body,
+          imageManifestMediaType: mediaType,
+        },
+      })
+    },
+    ListImages: (input) => {
+      const name = String(input.repositoryName ?? '')
+      if (!repositories.has(name)) return notFound(name)
+      const all = [...images]
+        .filter(([k]) => k.startsWith(`${name}:`))
+        .map(([k, d]) => ({ imageTag: k.slice(name.length + 1), imageDigest: d }))
+      const start = Number(input.nextToken ?? 0)
+      const size = Math.min(Number(input.maxResults ?? 100), options.pageSize ?? 1000)
+      const page = all.slice(start, start + size)
+      return ok({ imageIds: page, ...(start + size < all.length ? { nextToken: String(start + size) } : {}) })
+    },
+    BatchDeleteImage: (input) => {
+      const name = String(input.repositoryName ?? '')
+      if (!repositories.has(name)) return notFound(name)
+      const ids = (Array.isArray(input.imageIds) ? input.imageIds : []) as { imageTag?: string }[]
+      const deleted = []
+      const failures = []
+      for (const id of ids) {
+        const key = `${name}:${id.imageTag ?? ''}`
+        const digest = images.get(key)
+        if (digest) {
+          images.delete(key)
+          deleted.push({ imageDigest: digest, imageTag: id.imageTag })
+        } else {
+          failures.push({
+            imageId: { imageTag: id.imageTag },
+            failureCode: 'ImageNotFound',
+            failureReason: 'Requested image not found',
+          })
+        }
+      }
+      return ok({ imageIds: deleted, failures })
+    },
   }
 
-  return { url: server.url, calls, repositories, images, password, close: server.close }
+  return { url: server.url, calls, repositories, images, manifests, password, close: server.close }
 }
 
 export function repository(r: Partial<EcrRepository>): EcrRepository {
