@@ -38,7 +38,7 @@ export async function run(): Promise<void> {
     const preview = previewContext(inputs, ctx.eventName, ctx.eventPath)
     const cwd = path.resolve(ctx.workspace, inputs.workingDirectory)
     const spec = await logger.group('Read the ImageSpec', async () => readSpec(inputs, cwd, logger))
-    if (!inputs.dryRun && (await stopForFork(inputs, spec))) return
+    if (!inputs.dryRun && (await stopForFork(inputs, spec, preview))) return
     if (isCleanupRun(inputs.cleanup, preview)) return await cleanup(spec, inputs, ctx, preview, logger)
     const chains = await logger.group('Compute flytekit tags', () =>
       tagChains(spec, inputs.registries, cwd, logger),
@@ -55,8 +55,15 @@ export async function run(): Promise<void> {
     setOutputs(main, tops)
     await writeSummary(summaryMarkdown(tops, inputs.spec, inputs.dryRun) + previewSummaryMarkdown(tops))
     if (inputs.comment && preview.pr && tops.some((r) => r.previewImage)) {
-      const target = { apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com', token: inputs.githubToken, repository: ctx.repository, prNumber: preview.pr.number }
-      await upsertComment(target, commentBody(tops, preview.pr.headSha), logger).catch((err: unknown) => logger.warning(errorMessage(err)))
+      const target = {
+        apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
+        token: inputs.githubToken,
+        repository: ctx.repository,
+        prNumber: preview.pr.number,
+      }
+      await upsertComment(target, commentBody(tops, preview.pr.headSha), logger).catch((err: unknown) =>
+        logger.warning(errorMessage(err)),
+      )
     }
   } catch (err) {
     core.setFailed(`imagespec-action failed: ${errorMessage(err)}`)
@@ -64,20 +71,34 @@ export async function run(): Promise<void> {
 }
 
 /** True when this is a fork pull request whose registry needs an OIDC token or a secret (then nothing is pushed). */
-async function stopForFork(inputs: ActionInputs, spec: ImageSpec): Promise<boolean> {
+async function stopForFork(inputs: ActionInputs, spec: ImageSpec, preview: PreviewContext): Promise<boolean> {
   if (!isForkPullRequest()) return false
-  const registries = specsForRegistries(spec, inputs.registries).flatMap((s) => (s.registry ? [s.registry] : []))
-  const auth = { username: inputs.username, password: inputs.password, awsRoleToAssume: inputs.aws.roleToAssume, gcpAuth: inputs.gcp.auth }
+  const registries = specsForRegistries(spec, inputs.registries).flatMap((s) =>
+    s.registry ? [s.registry] : [],
+  )
+  const auth = {
+    username: inputs.username,
+    password: inputs.password,
+    awsRoleToAssume: inputs.aws.roleToAssume,
+    gcpAuth: inputs.gcp.auth,
+  }
   const reasons = forkBlockers(registries, auth)
   if (reasons.length === 0) return false
-  if (inputs.failOnFork) throw new ActionError(forkMessage(reasons))
-  core.notice(forkMessage(reasons))
-  await writeSummary(`### ImageSpec image\n\nSkipped: ${forkMessage(reasons)}\n`)
+  const message = forkMessage(reasons, preview.pr)
+  if (inputs.failOnFork) throw new ActionError(message)
+  core.notice(message)
+  await writeSummary(`### ImageSpec image\n\nSkipped: ${message}\n`)
   return true
 }
 
 /** `cleanup: pr` on a closed pull request: delete its preview tags in every registry; build nothing. */
-async function cleanup(spec: ImageSpec, inputs: ActionInputs, ctx: RunContext, preview: PreviewContext, logger: Logger): Promise<void> {
+async function cleanup(
+  spec: ImageSpec,
+  inputs: ActionInputs,
+  ctx: RunContext,
+  preview: PreviewContext,
+  logger: Logger,
+): Promise<void> {
   const ambient = process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker')
   let jobConfig: Promise<string> | undefined
   const jobConfigDir = () =>
@@ -87,12 +108,23 @@ async function cleanup(spec: ImageSpec, inputs: ActionInputs, ctx: RunContext, p
     }))
   const reports = []
   for (const target of specsForRegistries(spec, inputs.registries)) {
-    if (!target.registry) throw new ActionError('cleanup: pr needs a registry: set registry in the spec or as an input.')
+    if (!target.registry)
+      throw new ActionError('cleanup: pr needs a registry: set registry in the spec or as an input.')
     const registry = target.registry
-    const connection = await logger.group(`Connect to ${registry}`, () => connectRegistry(registry, authInputs(inputs, ctx), ambient, jobConfigDir, logger))
-    reports.push(await logger.group(`Clean up ${registry}/${target.name}`, () =>
-      cleanupRepository({ registry, name: target.name }, preview.pr?.number ?? 0, connection, inputs.dryRun, logger),
-    ))
+    const connection = await logger.group(`Connect to ${registry}`, () =>
+      connectRegistry(registry, authInputs(inputs, ctx), ambient, jobConfigDir, logger),
+    )
+    reports.push(
+      await logger.group(`Clean up ${registry}/${target.name}`, () =>
+        cleanupRepository(
+          { registry, name: target.name },
+          preview.pr?.number ?? 0,
+          connection,
+          inputs.dryRun,
+          logger,
+        ),
+      ),
+    )
   }
   await writeSummary(cleanupSummaryMarkdown(reports))
 }

@@ -332,10 +332,10 @@ describe('pull requests from forks', () => {
       log: '',
     })
     expect(run.log).toMatch(
-      /::notice::This is a pull request from a fork, so no preview image is pushed: .*'password' input, and it is empty/,
+      /::notice::This is a pull request from the fork 'someone\/flyte-project' into 'example-org\/flyte-project', .*no image is pushed: .*'password' input, and it is empty/,
     )
     expect(run.log).not.toContain('buildx build')
-    expect(run.summary).toContain('Skipped: This is a pull request from a fork')
+    expect(run.summary).toContain("Skipped: This is a pull request from the fork 'someone/flyte-project'")
   }, 60_000)
 
   test('fail-on-fork: true fails the step with the same explanation', async () => {
@@ -344,6 +344,8 @@ describe('pull requests from forks', () => {
       { workspace: ws, env: prEvent('opened', 9, SHA_A, 'someone/flyte-project') },
     )
     expect(run.exitCode).toBe(1)
-    expect(run.log).toContain('::error::imagespec-action failed: This is a pull request from a fork')
+    expect(run.log).toContain(
+      "::error::imagespec-action failed: This is a pull request from the fork 'someone/flyte-project'",
+    )
   }, 60_000)
 })

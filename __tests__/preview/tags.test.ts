@@ -62,6 +62,18 @@ describe('tag patterns', () => {
     })
   })
 
+  test('a pull request without a head commit cannot name {short_sha} tags, but can name others', () => {
+    const noSha = parsePullRequestEvent('pull_request', { number: 3, pull_request: { head: { sha: 'abc' } } })
+    expect(noSha?.headSha).toBe('')
+    expect(() => tagsForImage({ previewTags: [], extraTags: [] }, noSha, 'T')).toThrow(
+      /#3 has no head commit/,
+    )
+    expect(tagsForImage({ previewTags: ['pr-{pr}'], extraTags: [] }, noSha, 'T').preview).toEqual(['pr-3'])
+    expect(() => tagsForImage({ previewTags: [], extraTags: ['{short_sha}'] }, undefined, 'T')).toThrow(
+      /not a pull request/,
+    )
+  })
+
   test.each([
     ['pr-42', true],
     ['pr-42-3f1c0a9', true],
@@ -107,7 +119,6 @@ describe('pull request events', () => {
   test.each([
     [{}, /no pull_request object/],
     [{ pull_request: { head: { sha: SHA } } }, /no pull request number/],
-    [{ number: 3, pull_request: { head: { sha: 'abc' } } }, /no head commit/],
   ])('rejects a broken payload %#', (body, message) => {
     expect(() => parsePullRequestEvent('pull_request', body)).toThrow(message)
   })

@@ -47,10 +47,16 @@ export function forkBlockers(registries: readonly string[], auth: ForkAuthInputs
   return reasons
 }
 
-export function forkMessage(reasons: readonly string[]): string {
+export function forkMessage(
+  reasons: readonly string[],
+  pr: { headRepo: string; baseRepo: string } | undefined,
+): string {
+  const from = pr
+    ? ` from the fork '${pr.headRepo || '(deleted fork)'}' into '${pr.baseRepo}'`
+    : ' from a fork'
   return (
-    `This is a pull request from a fork, so no preview image is pushed: ${reasons.join('; ')}. ` +
-    'Nothing was built. A maintainer can push the branch to this repository (or re-run after merge) to get an image; ' +
-    'set fail-on-fork: true to fail the step instead.'
+    `This is a pull request${from}, and GitHub never gives pull requests from forks an OIDC token or the ` +
+    `repository's secrets, so no image is pushed: ${reasons.join('; ')}. Nothing was built. Push the branch to ` +
+    'this repository to get a preview image; set fail-on-fork: true to fail the step instead.'
   )
 }

@@ -7,7 +7,7 @@ import { ActionError } from '../errors.js'
  */
 export interface PullRequest {
   number: number
-  /** The head commit of the pull request (not GITHUB_SHA, which is the merge commit on `pull_request`). */
+  /** The head commit of the pull request (not GITHUB_SHA, which is the merge commit on `pull_request`); '' when the payload lacks it. */
   headSha: string
   /** `opened`, `synchronize`, `reopened`, `closed`, ... */
   action: string
@@ -34,12 +34,9 @@ export function parsePullRequestEvent(eventName: string, payload: unknown): Pull
     )
   }
   const head = record(pr.head)
-  const headSha = typeof head?.sha === 'string' ? head.sha.toLowerCase() : ''
-  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(headSha)) {
-    throw new ActionError(
-      `The ${eventName} event payload has no head commit for pull request #${number}; cannot name preview tags.`,
-    )
-  }
+  // A payload without the head commit still names the pull request; only `{sha}` patterns need the commit.
+  const sha = typeof head?.sha === 'string' ? head.sha.toLowerCase() : ''
+  const headSha = /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) ? sha : ''
   return {
     number,
     headSha,

@@ -1,4 +1,4 @@
-import { InputError } from '../errors.js'
+import { ActionError, InputError } from '../errors.js'
 import { shortSha, type PullRequest } from './pull-request.js'
 
 /**
@@ -76,6 +76,12 @@ export function tagsForImage(inputs: TagInputs, pr: PullRequest | undefined, fly
     sha: pr?.headSha ?? '',
     short_sha: pr ? shortSha(pr.headSha) : '',
     tag: flytekitTag,
+  }
+  const patterns = [...(pr ? previewPatterns(inputs.previewTags) : []), ...inputs.extraTags]
+  if (!values.sha && patterns.some((p) => /\{(short_)?sha\}/.test(p))) {
+    throw new ActionError(
+      `${pr ? `The event payload of pull request #${pr.number} has no head commit` : 'This run is not a pull request'}, so tags with {sha} or {short_sha} cannot be named.`,
+    )
   }
   const seen = new Set([flytekitTag])
   const unique = (tags: string[]) => tags.filter((t) => !seen.has(t) && Boolean(seen.add(t)))
