@@ -56,7 +56,10 @@ export function setOutputs(main: ImageResult, all: ImageResult[]): void {
   for (const r of all) images[r.registry] = { image: r.image, digest: r.digest, built: r.built }
   core.setOutput('images', JSON.stringify(images))
   core.setOutput('preview-image', main.previewImage ?? '')
-  core.setOutput('tags', JSON.stringify(all.flatMap((r) => r.tags ?? (r.pushed || r.digest ? [r.image] : []))))
+  core.setOutput(
+    'tags',
+    JSON.stringify(all.flatMap((r) => r.tags ?? (r.pushed || r.digest ? [r.image] : []))),
+  )
 }
 
 /** Markdown for the job summary: one row per image, then the register command that finds it by tag. */

@@ -206,7 +206,10 @@ describe('a nested base ImageSpec', () => {
       ].join('\n'),
     )
     const { main } = await runAction({ ...BASE_INPUTS, 'flytekit-version': 'none' }, { workspace: ws })
-    expect({ exitCode: main.exitCode, log: main.exitCode === 0 ? '' : main.log.slice(-3000) }).toEqual({ exitCode: 0, log: '' })
+    expect({ exitCode: main.exitCode, log: main.exitCode === 0 ? '' : main.log.slice(-3000) }).toEqual({
+      exitCode: 0,
+      log: '',
+    })
     // flytekit hashes the base as its image name: computed here by Python from the literal dicts.
     const script = `
 import base64, hashlib
@@ -217,10 +220,18 @@ child = {'name': 'child', 'registry': ${JSON.stringify(registry)}, 'packages': [
 print(base_image)
 print(tag(child))
 `
-    const [baseImage, childTag] = execFileSync('python3', ['-c', script], { encoding: 'utf8' }).trim().split('\n')
+    const [baseImage, childTag] = execFileSync('python3', ['-c', script], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
     expect(main.outputs.image).toBe(`${registry}/child:${childTag}`)
     expect(await registryDigest(baseImage as string)).toMatch(/^sha256:/)
-    expect(dockerRun(main.outputs.image as string, 'python -c "import ispec_demo_a, ispec_demo_b; print(ispec_demo_a.__version__, ispec_demo_b.__version__)"', false)).toBe('2.0 1.0')
+    expect(
+      dockerRun(
+        main.outputs.image as string,
+        'python -c "import ispec_demo_a, ispec_demo_b; print(ispec_demo_a.__version__, ispec_demo_b.__version__)"',
+        false,
+      ),
+    ).toBe('2.0 1.0')
   }, 300_000)
 })
 

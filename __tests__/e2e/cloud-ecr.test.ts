@@ -304,7 +304,10 @@ describe('ECR failures say what to fix', () => {
       }),
     )
     // fail-on-fork: without it the step ends with a notice and succeeds (see preview.test.ts).
-    const step = await run({ 'fail-on-fork': 'true' }, { ...noToken, GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event })
+    const step = await run(
+      { 'fail-on-fork': 'true' },
+      { ...noToken, GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event },
+    )
     expect(step.exitCode).not.toBe(0)
     expect(step.log).toMatch(
       /::error::.*pull request from the fork 'contributor\/flyte-project' into 'example-org\/flyte-project'.*never gives pull requests from forks an OIDC token/,

@@ -53,7 +53,12 @@ export async function garConnection(
     registry,
     describe: `Artifact Registry ${parsed.host} as ${gcp.serviceAccount || 'the workload identity'}`,
     needsDockerConfig: true,
-    api: { kind: 'gar', session, target: (name) => garImageTarget(parsed, name), credentials: async () => basic() },
+    api: {
+      kind: 'gar',
+      session,
+      target: (name) => garImageTarget(parsed, name),
+      credentials: async () => basic(),
+    },
     check: (name, tag) => checkImage(`${registry}/${name}:${tag}`, { credentials: basic(), logger }),
     prepareRepository: async (name) => {
       if (!gcp.createRepository) return { immutable: false }
