@@ -32119,7 +32119,7 @@ function errorMessage(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7313);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8753);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 /* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2462);
 
@@ -32177,7 +32177,7 @@ class MemoryLogger {
 
 /***/ }),
 
-/***/ 7313:
+/***/ 8753:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32191,16 +32191,479 @@ var lib_core = __nccwpck_require__(6058);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
 var promises_default = /*#__PURE__*/__nccwpck_require__.n(promises_);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./src/actions-logger.ts
 var actions_logger = __nccwpck_require__(7737);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: ./src/docker/login.ts
+var docker_login = __nccwpck_require__(4377);
+// EXTERNAL MODULE: ./src/state.ts
+var state = __nccwpck_require__(2462);
+;// CONCATENATED MODULE: ./src/docker-session.ts
+
+
+
+
+
+/**
+ * Where docker keeps credentials for this job. The job's own DOCKER_CONFIG is made on first need (a login, a
+ * local load) under the runner's temp folder, never the user's ~/.docker, and recorded for the post step, which
+ * logs out of every registry recorded here and deletes the folder.
+ */
+class DockerSession {
+    runnerTemp;
+    logger;
+    ambientConfigDir = process.env.DOCKER_CONFIG || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
+    jobConfig;
+    registries = new Set();
+    constructor(runnerTemp, logger) {
+        this.runnerTemp = runnerTemp;
+        this.logger = logger;
+    }
+    /** The job's DOCKER_CONFIG, created the first time it is asked for. */
+    jobConfigDir = () => (this.jobConfig ??= (0,docker_login/* createDockerConfigDir */.u1)(this.runnerTemp, { logger: this.logger }).then((dir) => {
+        lib_core/* saveState */.LZ(state/* STATE */.c.dockerConfig, dir);
+        return dir;
+    }));
+    /** Remembers a registry host for the post step's logout. */
+    usedRegistry(registry) {
+        this.registries.add(registry.split('/')[0]);
+        lib_core/* saveState */.LZ(state/* STATE */.c.registries, JSON.stringify([...this.registries]));
+    }
+}
+
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+;// CONCATENATED MODULE: ./src/github.ts
+
+
+function readRunContext(env = process.env) {
+    return {
+        workspace: env.GITHUB_WORKSPACE || process.cwd(),
+        runnerTemp: env.RUNNER_TEMP || external_node_path_default().join(external_node_os_default().tmpdir(), 'imagespec-action'),
+        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        repository: env.GITHUB_REPOSITORY || '',
+        sha: env.GITHUB_SHA || '',
+        ref: env.GITHUB_REF || '',
+        eventName: env.GITHUB_EVENT_NAME || '',
+        eventPath: env.GITHUB_EVENT_PATH || '',
+        actor: env.GITHUB_ACTOR || '',
+        runId: env.GITHUB_RUN_ID || '',
+    };
+}
+/** OCI labels that tie the image to the commit it was built from. */
+function ociLabels(ctx, created) {
+    const labels = { 'org.opencontainers.image.created': created.toISOString() };
+    if (ctx.repository)
+        labels['org.opencontainers.image.source'] = `${ctx.serverUrl}/${ctx.repository}`;
+    if (ctx.sha)
+        labels['org.opencontainers.image.revision'] = ctx.sha;
+    return labels;
+}
+
+;// CONCATENATED MODULE: ./src/plan-inputs.ts
+
+/** `KEY=VALUE` lines into a record; `input` names the input in the error. */
+function keyValues(lines, input) {
+    const out = {};
+    for (const line of lines) {
+        const eq = line.indexOf('=');
+        if (eq <= 0)
+            throw new errors/* InputError */.dz(input, `'${line}' is not KEY=VALUE; write one per line`);
+        out[line.slice(0, eq).trim()] = line.slice(eq + 1);
+    }
+    return out;
+}
+/** buildx `--secret` syntax (`id=x,src=path` or `id=x,env=VAR`) into a BuildSecret. */
+function parseSecret(text) {
+    const fields = new Map(text.split(',').map((part) => {
+        const eq = part.indexOf('=');
+        return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
+    }));
+    const id = fields.get('id');
+    const src = fields.get('src') ?? fields.get('source');
+    const env = fields.get('env');
+    if (!id || (!src && !env)) {
+        throw new errors/* InputError */.dz('secrets', `'${text.split(',')[0]}…' is not a buildx secret; write id=NAME,src=FILE or id=NAME,env=VARIABLE`);
+    }
+    return src ? { id, src } : { id, env: env };
+}
+function buildPlanDefaults(inputs, labels) {
+    return {
+        labels: { ...labels, ...keyValues(inputs.labels, 'labels') },
+        ...(inputs.network ? { network: inputs.network } : {}),
+        buildArgs: keyValues(inputs.buildArgs, 'build-args'),
+        secrets: inputs.secrets.map(parseSecret),
+        ...(inputs.builder ? { builder: inputs.builder } : {}),
+        cacheFrom: inputs.cacheFrom,
+        cacheTo: inputs.cacheTo,
+        provenance: inputs.provenance,
+        sbom: inputs.sbom,
+        noCache: inputs.noCache,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/python/values.ts
+class PyDict extends Map {
+}
+class PyTuple {
+    items;
+    constructor(items) {
+        this.items = items;
+    }
+}
+/** An enum member, printed by repr as `<Class.NAME: value>` (flytekit's CopyFileDetection). */
+class PyEnum {
+    className;
+    name;
+    value;
+    constructor(className, name, value) {
+        this.className = className;
+        this.name = name;
+        this.value = value;
+    }
+}
+/** A `datetime.date` (YAML 1.1 reads an unquoted `2024-01-31` as one). */
+class PyDate {
+    year;
+    month;
+    day;
+    constructor(year, month, day) {
+        this.year = year;
+        this.month = month;
+        this.day = day;
+    }
+}
+function isPyDict(v) {
+    return v instanceof PyDict;
+}
+
+;// CONCATENATED MODULE: ./src/spec/model.ts
+/** flytekit's CopyFileDetection members, with their enum values. */
+const COPY_MODES = { LOADED_MODULES: 1n, ALL: 2n, NO_COPY: 3n };
+/**
+ * source_copy_mode as a YAML file gives it: a plain string. `ImageSpec(**yaml.safe_load(f))` never turns it into
+ * the CopyFileDetection enum, so flytekit hashes the string (`'ALL'`, not `<CopyFileDetection.ALL: 2>`), and since
+ * a string equals neither NO_COPY nor LOADED_MODULES, any string copies and hashes every file, as ALL does.
+ */
+class YamlCopyMode {
+    text;
+    constructor(text) {
+        this.text = text;
+    }
+    toString() {
+        return this.text;
+    }
+}
+/**
+ * The ImageSpec dataclass fields of flytekit 1.16, in declaration order. The order is part of the tag: flytekit
+ * hashes the repr of a dict built in this order.
+ */
+const SPEC_FIELDS = [
+    'name',
+    'python_version',
+    'builder',
+    'source_root',
+    'env',
+    'registry',
+    'packages',
+    'conda_packages',
+    'conda_channels',
+    'requirements',
+    'apt_packages',
+    'cuda',
+    'cudnn',
+    'base_image',
+    'platform',
+    'pip_index',
+    'pip_extra_index_url',
+    'pip_secret_mounts',
+    'pip_extra_args',
+    'registry_config',
+    'entrypoint',
+    'commands',
+    'tag_format',
+    'source_copy_mode',
+    'copy',
+    'python_exec',
+    'runtime_packages',
+    'builder_options',
+    'builder_config',
+];
+
+;// CONCATENATED MODULE: ./src/spec/inline.ts
+
+
+const INLINE_FIELDS = {
+    name: { field: 'name', kind: 'string' },
+    registry: { field: 'registry', kind: 'string' },
+    'base-image': { field: 'base_image', kind: 'string' },
+    'python-version': { field: 'python_version', kind: 'string' },
+    packages: { field: 'packages', kind: 'list' },
+    requirements: { field: 'requirements', kind: 'string' },
+    'apt-packages': { field: 'apt_packages', kind: 'list' },
+    'conda-packages': { field: 'conda_packages', kind: 'list' },
+    'conda-channels': { field: 'conda_channels', kind: 'list' },
+    env: { field: 'env', kind: 'env' },
+    commands: { field: 'commands', kind: 'list' },
+    'pip-index': { field: 'pip_index', kind: 'string' },
+    'pip-extra-index-url': { field: 'pip_extra_index_url', kind: 'list' },
+    'pip-extra-args': { field: 'pip_extra_args', kind: 'string' },
+    platform: { field: 'platform', kind: 'string' },
+    entrypoint: { field: 'entrypoint', kind: 'list' },
+    copy: { field: 'copy', kind: 'list' },
+    'source-root': { field: 'source_root', kind: 'string' },
+    'source-copy-mode': { field: 'source_copy_mode', kind: 'copy-mode' },
+    'tag-format': { field: 'tag_format', kind: 'string' },
+    'python-exec': { field: 'python_exec', kind: 'string' },
+};
+/** One item per line; blank lines and lines starting with '#' are skipped, surrounding spaces trimmed. */
+function parseLines(text) {
+    return text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'));
+}
+function parseEnv(text, issues) {
+    const env = new PyDict();
+    for (const line of parseLines(text)) {
+        const eq = line.indexOf('=');
+        if (eq <= 0) {
+            issues.push({
+                input: 'env',
+                message: `'${line}' is not KEY=VALUE; write one variable per line, e.g. LOG_LEVEL=debug`,
+            });
+            continue;
+        }
+        env.set(line.slice(0, eq).trim(), line.slice(eq + 1));
+    }
+    return env;
+}
+function parseCopyMode(text, issues) {
+    const name = text.trim().toUpperCase();
+    if (name in COPY_MODES)
+        return new PyEnum('CopyFileDetection', name, COPY_MODES[name]);
+    issues.push({
+        input: 'source-copy-mode',
+        message: `'${text.trim()}' is not a copy mode; use ALL or NO_COPY`,
+    });
+    return undefined;
+}
+/** Turns the non-empty inline inputs (input name -> raw text) into spec fields. */
+function inlineFields(raw) {
+    const result = { fields: new Map(), inputOf: new Map(), issues: [] };
+    for (const [input, text] of Object.entries(raw)) {
+        const def = INLINE_FIELDS[input];
+        if (!def || text.trim() === '')
+            continue;
+        let value;
+        if (def.kind === 'string')
+            value = text.trim();
+        else if (def.kind === 'list')
+            value = parseLines(text);
+        else if (def.kind === 'env')
+            value = parseEnv(text, result.issues);
+        else
+            value = parseCopyMode(text, result.issues);
+        if (value === undefined)
+            continue;
+        result.fields.set(def.field, value);
+        result.inputOf.set(def.field, input);
+    }
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+
+
+
+
+function inputs_text(name) {
+    return lib_core/* getInput */.V4(name);
+}
+function bool(name, fallback) {
+    const raw = lib_core/* getInput */.V4(name).trim();
+    if (raw === '')
+        return fallback;
+    if (/^(true|yes|on|1)$/i.test(raw))
+        return true;
+    if (/^(false|no|off|0)$/i.test(raw))
+        return false;
+    throw new errors/* InputError */.dz(name, `'${raw}' is not a boolean; use true or false`);
+}
+function oneOf(name, allowed, fallback) {
+    const raw = lib_core/* getInput */.V4(name).trim();
+    if (raw === '')
+        return fallback;
+    if (allowed.includes(raw))
+        return raw;
+    throw new errors/* InputError */.dz(name, `'${raw}' is not one of ${allowed.join(', ')}`);
+}
+function inputs_int(name) {
+    const raw = lib_core/* getInput */.V4(name).trim();
+    if (raw === '')
+        return undefined;
+    if (!/^\d+$/.test(raw))
+        throw new errors/* InputError */.dz(name, `'${raw}' is not a whole number of seconds`);
+    return Number(raw);
+}
+function lines(name) {
+    return parseLines(lib_core/* getInput */.V4(name));
+}
+function inlineInputs() {
+    const out = {};
+    for (const name of Object.keys(INLINE_FIELDS)) {
+        const value = lib_core/* getInput */.V4(name);
+        if (value.trim() !== '')
+            out[name] = value;
+    }
+    return out;
+}
+function getInputs() {
+    // The password is masked before anything else can print it.
+    const password = lib_core/* getInput */.V4('password');
+    if (password)
+        lib_core/* setSecret */.Pq(password);
+    return {
+        spec: inputs_text('spec').trim(),
+        workingDirectory: inputs_text('working-directory').trim() || '.',
+        inline: inlineInputs(),
+        dryRun: bool('dry-run', false),
+        installer: oneOf('installer', ['uv', 'pip'], 'uv'),
+        flytekitVersion: inputs_text('flytekit-version').trim(),
+        push: bool('push', true),
+        force: bool('force', false),
+        onCheckError: oneOf('on-check-error', ['fail', 'build'], 'fail'),
+        network: inputs_text('network').trim(),
+        buildArgs: lines('build-args'),
+        secrets: lines('secrets'),
+        builder: inputs_text('builder').trim(),
+        cacheFrom: lines('cache-from'),
+        cacheTo: lines('cache-to'),
+        provenance: inputs_text('provenance').trim() || 'false',
+        sbom: inputs_text('sbom').trim() || 'false',
+        labels: lines('labels'),
+        noCache: bool('no-cache', false),
+        buildxVersion: inputs_text('buildx-version').trim() || 'v0.29.1',
+        username: inputs_text('username').trim(),
+        password,
+        registries: lines('registries'),
+        githubToken: inputs_text('github-token').trim(),
+        aws: {
+            region: inputs_text('aws-region').trim(),
+            roleToAssume: inputs_text('aws-role-to-assume').trim(),
+            roleSessionName: inputs_text('aws-role-session-name').trim(),
+            ...(inputs_int('aws-role-duration-seconds') !== undefined
+                ? { roleDurationSeconds: inputs_int('aws-role-duration-seconds') }
+                : {}),
+            audience: inputs_text('aws-audience').trim(),
+        },
+        ecr: {
+            createRepository: bool('create-repository', true),
+            scanOnPush: bool('ecr-scan-on-push', true),
+            tagMutability: oneOf('ecr-tag-mutability', ['MUTABLE', 'IMMUTABLE'], 'MUTABLE'),
+            kmsKey: inputs_text('ecr-kms-key').trim(),
+            tags: keyValues(lines('ecr-repository-tags'), 'ecr-repository-tags'),
+            lifecyclePolicyFile: inputs_text('ecr-lifecycle-policy').trim(),
+        },
+        gcp: {
+            auth: oneOf('gcp-auth', ['auto', 'gcloud'], 'auto'),
+            workloadIdentityProvider: inputs_text('gcp-workload-identity-provider').trim(),
+            serviceAccount: inputs_text('gcp-service-account').trim(),
+            universe: inputs_text('gcp-universe').trim() || 'googleapis.com',
+            audience: inputs_text('gcp-audience').trim(),
+            createRepository: bool('create-repository', true),
+        },
+        previewTags: lines('preview-tags'),
+        extraTags: lines('extra-tags'),
+        comment: bool('comment', false),
+        cleanup: oneOf('cleanup', ['none', 'pr'], 'none'),
+        failOnFork: bool('fail-on-fork', false),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/outputs.ts
+
+/** `repo@sha256:…` from `repo:tag` and a digest. */
+function imageWithDigest(image, digest) {
+    if (!digest)
+        return '';
+    const slash = image.lastIndexOf('/');
+    const colon = image.lastIndexOf(':');
+    const repo = colon > slash ? image.slice(0, colon) : image;
+    return `${repo}@${digest}`;
+}
+function metadataOf(result) {
+    return {
+        image: result.image,
+        tag: result.tag,
+        'spec-id': result.specId,
+        digest: result.digest,
+        'image-digest': imageWithDigest(result.image, result.digest),
+        built: result.built,
+        pushed: result.pushed,
+        dockerfile: result.dockerfile,
+        ...(result.buildSeconds !== undefined ? { 'build-seconds': result.buildSeconds } : {}),
+    };
+}
+function setOutputs(main, all) {
+    lib_core/* setOutput */.uH('image', main.image);
+    lib_core/* setOutput */.uH('tag', main.tag);
+    lib_core/* setOutput */.uH('spec-id', main.specId);
+    lib_core/* setOutput */.uH('digest', main.digest);
+    lib_core/* setOutput */.uH('image-digest', imageWithDigest(main.image, main.digest));
+    lib_core/* setOutput */.uH('built', String(main.built));
+    lib_core/* setOutput */.uH('dockerfile', main.dockerfile);
+    lib_core/* setOutput */.uH('metadata', JSON.stringify(metadataOf(main)));
+    const images = {};
+    for (const r of all)
+        images[r.registry] = { image: r.image, digest: r.digest, built: r.built };
+    lib_core/* setOutput */.uH('images', JSON.stringify(images));
+    lib_core/* setOutput */.uH('preview-image', main.previewImage ?? '');
+    lib_core/* setOutput */.uH('tags', JSON.stringify(all.flatMap((r) => r.tags ?? (r.pushed || r.digest ? [r.image] : []))));
+}
+/** Markdown for the job summary: one row per image, then the register command that finds it by tag. */
+function summaryMarkdown(results, specFile, dryRun) {
+    const rows = results.map((r) => {
+        const state = dryRun
+            ? 'dry run'
+            : r.built
+                ? r.pushed
+                    ? 'built and pushed'
+                    : 'built (not pushed)'
+                : 'reused (already in the registry)';
+        const time = r.buildSeconds !== undefined ? `${r.buildSeconds.toFixed(1)} s` : '–';
+        return `| \`${r.image}\` | ${r.digest ? `\`${r.digest}\`` : '–'} | ${state} | ${time} |`;
+    });
+    const first = results[0];
+    const register = specFile
+        ? `pyflyte register --image ${specFile} <your workflows>`
+        : `pyflyte register --image ${first?.image ?? '<image>'} <your workflows>`;
+    return [
+        '### ImageSpec image',
+        '',
+        '| Image | Digest | Result | Build time |',
+        '| --- | --- | --- | --- |',
+        ...rows,
+        '',
+        'Register with the same spec; flytekit computes the same tag and finds this image instead of building it:',
+        '',
+        '```sh',
+        `FLYTE_IMG_FAST_FAIL=true ${register}`,
+        '```',
+        '',
+    ].join('\n');
+}
+async function writeSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    await lib_core/* summary */.z.addRaw(markdown).write();
+}
+
 ;// CONCATENATED MODULE: ./src/cloud/registry-host.ts
 
 const DOCKER_HUB_HOSTS = new Set([
@@ -32322,8 +32785,6 @@ function trimSlashes(s) {
     return s.replace(/^\/+|\/+$/g, '');
 }
 
-// EXTERNAL MODULE: ./src/docker/login.ts
-var docker_login = __nccwpck_require__(4377);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./src/registry/docker-config.ts
@@ -33098,7 +33559,7 @@ function cacheType(spec) {
     return spec.includes('=') ? 'unknown' : 'registry';
 }
 /** OCI annotations linking the image to the commit it was built from (values come from the GitHub context). */
-function ociLabels(source) {
+function buildx_args_ociLabels(source) {
     return {
         'org.opencontainers.image.source': `${source.serverUrl.replace(/\/+$/, '')}/${source.repository}`,
         'org.opencontainers.image.revision': source.sha,
@@ -35394,41 +35855,6 @@ function isPrintable(cp) {
             return false;
     }
     return true;
-}
-
-;// CONCATENATED MODULE: ./src/python/values.ts
-class PyDict extends Map {
-}
-class PyTuple {
-    items;
-    constructor(items) {
-        this.items = items;
-    }
-}
-/** An enum member, printed by repr as `<Class.NAME: value>` (flytekit's CopyFileDetection). */
-class PyEnum {
-    className;
-    name;
-    value;
-    constructor(className, name, value) {
-        this.className = className;
-        this.name = name;
-        this.value = value;
-    }
-}
-/** A `datetime.date` (YAML 1.1 reads an unquoted `2024-01-31` as one). */
-class PyDate {
-    year;
-    month;
-    day;
-    constructor(year, month, day) {
-        this.year = year;
-        this.month = month;
-        this.day = day;
-    }
-}
-function isPyDict(v) {
-    return v instanceof PyDict;
 }
 
 ;// CONCATENATED MODULE: ./src/python/repr.ts
@@ -38375,395 +38801,476 @@ async function buildImage(job, settings, env) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/github.ts
+;// CONCATENATED MODULE: ./src/preview/distribution.ts
+/**
+ * The distribution (OCI registry) API calls preview tags need: read a manifest by digest, put the same bytes under
+ * another tag, list a repository's tags, and delete a manifest by digest. Authentication is the same handshake
+ * as the existence check (Basic, or a bearer token from the challenge's realm), answered again whenever the
+ * registry asks for a wider scope (a PUT needs push, a DELETE needs delete).
+ */
 
 
-function readRunContext(env = process.env) {
+
+
+
+
+class DistributionClient {
+    registry;
+    options;
+    base;
+    http;
+    /** Authorization per repository and scope the registry asked for. */
+    authorizations = new Map();
+    secrets = [];
+    constructor(
+    /** Host (and port) as in the image reference. */
+    registry, options) {
+        this.registry = registry;
+        this.options = options;
+        this.base = registryBaseUrl(registry, options.insecureRegistries);
+        this.http = { ...DEFAULT_HTTP_OPTIONS, logger: options.logger ?? new log/* NullLogger */.Q(), ...options.http };
+    }
+    /** The manifest `repository@reference` (a tag or a digest), or undefined when the registry has none. */
+    async getManifest(repository, reference) {
+        const res = await this.send('GET', repository, `/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
+        if (res.status === 404)
+            return undefined;
+        if (res.status !== 200)
+            throw this.statusError(res, `read the manifest ${repository}@${reference}`);
+        const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() || mediaTypeOf(res.body);
+        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
+        return { body: res.body, mediaType, digest };
+    }
+    /** The digest `repository:tag` points at, or undefined when the tag does not exist. */
+    async tagDigest(repository, tag) {
+        const head = await this.send('HEAD', repository, `/manifests/${tag}`, { Accept: MANIFEST_ACCEPT });
+        if (head.status === 404)
+            return undefined;
+        const digest = head.status === 200 ? head.headers.get('docker-content-digest') : null;
+        if (digest && /^sha256:[a-f0-9]{64}$/.test(digest))
+            return digest;
+        return (await this.getManifest(repository, tag))?.digest;
+    }
+    /** Stores the manifest under `tag` with its own media type; returns the digest the registry reports. */
+    async putManifest(repository, tag, manifest) {
+        const res = await this.send('PUT', repository, `/manifests/${tag}`, { 'Content-Type': manifest.mediaType }, manifest.body);
+        if (res.status !== 201 && res.status !== 200)
+            throw this.statusError(res, `tag ${repository}:${tag}`);
+        const digest = res.headers.get('docker-content-digest') ?? manifest.digest;
+        if (digest !== manifest.digest) {
+            throw new errors/* ActionError */.lZ(`${this.registry} stored ${repository}:${tag} as ${digest}, not ${manifest.digest}: it changed the manifest instead of copying it.`);
+        }
+        return digest;
+    }
+    /** Every tag of a repository, following `Link` pagination. A missing repository has no tags. */
+    async listTags(repository) {
+        const tags = [];
+        let path = `/tags/list?n=1000`;
+        while (path) {
+            const res = await this.send('GET', repository, path, { Accept: 'application/json' });
+            if (res.status === 404)
+                return tags;
+            if (res.status !== 200)
+                throw this.statusError(res, `list the tags of ${repository}`);
+            const body = JSON.parse(res.body.toString('utf8'));
+            tags.push(...(body.tags ?? []));
+            path = nextPage(res.headers.get('link'), repository);
+        }
+        return tags;
+    }
+    /** Deletes a manifest (and with it every tag that points at it). Already gone is success. */
+    async deleteManifest(repository, digest) {
+        const res = await this.send('DELETE', repository, `/manifests/${digest}`, {});
+        if (res.status === 202 || res.status === 200)
+            return 'deleted';
+        if (res.status === 404)
+            return 'gone';
+        throw this.statusError(res, `delete ${repository}@${digest}`);
+    }
+    async send(method, repository, path, headers, body) {
+        const url = `${this.base}/v2/${repository}${path}`;
+        const scopeKey = `${repository} ${method}`;
+        const first = await this.once(method, url, { ...headers, ...this.auth(scopeKey, repository) }, body);
+        if (first.status !== 401)
+            return first;
+        const outcome = await answerChallenge(first.headers.get('www-authenticate') ?? '', repository, this.options.credentials, this.http);
+        if (!outcome.ok) {
+            throw new errors/* ActionError */.lZ(`${this.registry} refused ${method} ${repository}${path.split('?')[0]}: authentication failed (${outcome.failure.kind}); check the registry login inputs and that they may push and delete in ${repository}.`);
+        }
+        if (outcome.token)
+            this.secrets.push(outcome.token);
+        this.authorizations.set(scopeKey, outcome.authorization);
+        this.authorizations.set(repository, outcome.authorization);
+        return this.once(method, url, { ...headers, Authorization: outcome.authorization }, body);
+    }
+    auth(scopeKey, repository) {
+        const a = this.authorizations.get(scopeKey) ?? this.authorizations.get(repository);
+        return a ? { Authorization: a } : {};
+    }
+    async once(method, url, headers, body) {
+        try {
+            return await request(method, url, { headers, ...(body ? { body } : {}) }, this.http);
+        }
+        catch (err) {
+            if (err instanceof NetworkFailure)
+                throw new errors/* ActionError */.lZ(`${method} ${url}: ${networkAdvice(err, this.registry)}`);
+            throw err;
+        }
+    }
+    statusError(res, doing) {
+        const detail = registryErrorDetail(res.body);
+        let message = `Could not ${doing} on ${this.registry}: it answered ${res.status}${detail ? ` (${detail})` : ''}`;
+        if (res.status === 405)
+            message +=
+                '; the registry does not allow this operation (distribution needs REGISTRY_STORAGE_DELETE_ENABLED=true to delete)';
+        if (res.status === 401 || res.status === 403)
+            message += '; the credentials may not push or delete in this repository';
+        for (const s of this.secrets)
+            if (s.length >= 4)
+                message = message.split(s).join('***');
+        return new errors/* ActionError */.lZ(`${message}.`);
+    }
+}
+function mediaTypeOf(body) {
+    try {
+        const parsed = JSON.parse(body.toString('utf8'));
+        if (typeof parsed.mediaType === 'string')
+            return parsed.mediaType;
+    }
+    catch {
+        // not JSON: fall through
+    }
+    return 'application/vnd.oci.image.manifest.v1+json';
+}
+/** `</v2/name/tags/list?last=x&n=1000>; rel="next"` -> the path after `/v2/<name>`. */
+function nextPage(link, repository) {
+    const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
+    if (!m?.[1])
+        return undefined;
+    const url = new URL(m[1], 'http://registry.invalid');
+    const prefix = `/v2/${repository}`;
+    return url.pathname.startsWith(prefix) ? `${url.pathname.slice(prefix.length)}${url.search}` : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/preview/tag-store.ts
+
+
+
+function tagStore(registry, api, logger) {
+    switch (api.kind) {
+        case 'ecr':
+            return ecrStore(api);
+        case 'gar':
+            return garStore(registry, api, logger);
+        case 'distribution':
+            return distributionStore(registry, api.credentials, logger);
+    }
+}
+function repositoryOf(registry, name) {
+    const ref = (0,registry_reference/* parseReference */.F2)(`${registry}/${name}`);
+    return { host: ref.registry, repository: ref.repository };
+}
+function distributionStore(registry, credentials, logger) {
+    const host = repositoryOf(registry, 'x').host;
+    const client = new DistributionClient(host, { credentials, logger });
+    const repo = (name) => repositoryOf(registry, name).repository;
     return {
-        workspace: env.GITHUB_WORKSPACE || process.cwd(),
-        runnerTemp: env.RUNNER_TEMP || external_node_path_default().join(external_node_os_default().tmpdir(), 'imagespec-action'),
-        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
-        repository: env.GITHUB_REPOSITORY || '',
-        sha: env.GITHUB_SHA || '',
-        ref: env.GITHUB_REF || '',
-        eventName: env.GITHUB_EVENT_NAME || '',
-        eventPath: env.GITHUB_EVENT_PATH || '',
-        actor: env.GITHUB_ACTOR || '',
-        runId: env.GITHUB_RUN_ID || '',
+        client,
+        deletesByDigest: true,
+        addTag: async (name, digest, tag) => {
+            const repository = repo(name);
+            const manifest = await client.getManifest(repository, digest);
+            if (!manifest)
+                throw new errors/* ActionError */.lZ(`${host}/${repository}@${digest} is not in the registry; cannot tag it ${tag}`);
+            if ((await client.tagDigest(repository, tag)) === digest)
+                return 'already-tagged';
+            await client.putManifest(repository, tag, manifest);
+            return 'tagged';
+        },
+        listTags: async (name) => {
+            const repository = repo(name);
+            const out = new Map();
+            for (const tag of await client.listTags(repository)) {
+                const digest = await client.tagDigest(repository, tag);
+                if (digest)
+                    out.set(tag, digest);
+            }
+            return out;
+        },
+        deleteTags: (name, digest) => client.deleteManifest(repo(name), digest),
     };
 }
-/** OCI labels that tie the image to the commit it was built from. */
-function github_ociLabels(ctx, created) {
-    const labels = { 'org.opencontainers.image.created': created.toISOString() };
-    if (ctx.repository)
-        labels['org.opencontainers.image.source'] = `${ctx.serverUrl}/${ctx.repository}`;
-    if (ctx.sha)
-        labels['org.opencontainers.image.revision'] = ctx.sha;
-    return labels;
-}
-
-;// CONCATENATED MODULE: ./src/plan-inputs.ts
-
-/** `KEY=VALUE` lines into a record; `input` names the input in the error. */
-function keyValues(lines, input) {
-    const out = {};
-    for (const line of lines) {
-        const eq = line.indexOf('=');
-        if (eq <= 0)
-            throw new errors/* InputError */.dz(input, `'${line}' is not KEY=VALUE; write one per line`);
-        out[line.slice(0, eq).trim()] = line.slice(eq + 1);
-    }
-    return out;
-}
-/** buildx `--secret` syntax (`id=x,src=path` or `id=x,env=VAR`) into a BuildSecret. */
-function parseSecret(text) {
-    const fields = new Map(text.split(',').map((part) => {
-        const eq = part.indexOf('=');
-        return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
-    }));
-    const id = fields.get('id');
-    const src = fields.get('src') ?? fields.get('source');
-    const env = fields.get('env');
-    if (!id || (!src && !env)) {
-        throw new errors/* InputError */.dz('secrets', `'${text.split(',')[0]}…' is not a buildx secret; write id=NAME,src=FILE or id=NAME,env=VARIABLE`);
-    }
-    return src ? { id, src } : { id, env: env };
-}
-function buildPlanDefaults(inputs, labels) {
+function ecrStore(api) {
+    const mod = () => Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(249), __nccwpck_require__.e(594)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3594));
     return {
-        labels: { ...labels, ...keyValues(inputs.labels, 'labels') },
-        ...(inputs.network ? { network: inputs.network } : {}),
-        buildArgs: keyValues(inputs.buildArgs, 'build-args'),
-        secrets: inputs.secrets.map(parseSecret),
-        ...(inputs.builder ? { builder: inputs.builder } : {}),
-        cacheFrom: inputs.cacheFrom,
-        cacheTo: inputs.cacheTo,
-        provenance: inputs.provenance,
-        sbom: inputs.sbom,
-        noCache: inputs.noCache,
+        deletesByDigest: false,
+        addTag: async (name, digest, tag) => (await mod()).tagEcrImage(api.ecr, api.repository(name), digest, tag),
+        listTags: async (name) => (await mod()).listEcrTags(api.ecr, api.repository(name)),
+        deleteTags: async (name, _digest, tags) => {
+            const r = await (await mod()).deleteEcrTags(api.ecr, api.repository(name), tags);
+            return r.deleted.length > 0 ? 'deleted' : 'gone';
+        },
+    };
+}
+function garStore(registry, api, logger) {
+    const viaRegistry = distributionStore(registry, api.credentials, logger);
+    return {
+        deletesByDigest: false,
+        addTag: viaRegistry.addTag,
+        listTags: viaRegistry.listTags,
+        deleteTags: async (name, _digest, tags) => {
+            const { deleteGarTag } = await __nccwpck_require__.e(/* import() */ 678).then(__nccwpck_require__.bind(__nccwpck_require__, 678));
+            let deleted = false;
+            for (const tag of tags)
+                if ((await deleteGarTag(api.session, api.target(name), tag)) === 'deleted')
+                    deleted = true;
+            return deleted ? 'deleted' : 'gone';
+        },
     };
 }
 
-;// CONCATENATED MODULE: ./src/spec/model.ts
-/** flytekit's CopyFileDetection members, with their enum values. */
-const COPY_MODES = { LOADED_MODULES: 1n, ALL: 2n, NO_COPY: 3n };
+;// CONCATENATED MODULE: ./src/preview/apply-tags.ts
+
+
 /**
- * source_copy_mode as a YAML file gives it: a plain string. `ImageSpec(**yaml.safe_load(f))` never turns it into
- * the CopyFileDetection enum, so flytekit hashes the string (`'ALL'`, not `<CopyFileDetection.ALL: 2>`), and since
- * a string equals neither NO_COPY nor LOADED_MODULES, any string copies and hashes every file, as ALL does.
+ * Adds preview and extra tags to an image that is in the registry (just pushed or found there), by copying its
+ * manifest under each tag: the digest stays the same, nothing is built or uploaded.
  */
-class YamlCopyMode {
-    text;
-    constructor(text) {
-        this.text = text;
-    }
-    toString() {
-        return this.text;
-    }
-}
-/**
- * The ImageSpec dataclass fields of flytekit 1.16, in declaration order. The order is part of the tag: flytekit
- * hashes the repr of a dict built in this order.
- */
-const SPEC_FIELDS = [
-    'name',
-    'python_version',
-    'builder',
-    'source_root',
-    'env',
-    'registry',
-    'packages',
-    'conda_packages',
-    'conda_channels',
-    'requirements',
-    'apt_packages',
-    'cuda',
-    'cudnn',
-    'base_image',
-    'platform',
-    'pip_index',
-    'pip_extra_index_url',
-    'pip_secret_mounts',
-    'pip_extra_args',
-    'registry_config',
-    'entrypoint',
-    'commands',
-    'tag_format',
-    'source_copy_mode',
-    'copy',
-    'python_exec',
-    'runtime_packages',
-    'builder_options',
-    'builder_config',
-];
-
-;// CONCATENATED MODULE: ./src/spec/inline.ts
-
-
-const INLINE_FIELDS = {
-    name: { field: 'name', kind: 'string' },
-    registry: { field: 'registry', kind: 'string' },
-    'base-image': { field: 'base_image', kind: 'string' },
-    'python-version': { field: 'python_version', kind: 'string' },
-    packages: { field: 'packages', kind: 'list' },
-    requirements: { field: 'requirements', kind: 'string' },
-    'apt-packages': { field: 'apt_packages', kind: 'list' },
-    'conda-packages': { field: 'conda_packages', kind: 'list' },
-    'conda-channels': { field: 'conda_channels', kind: 'list' },
-    env: { field: 'env', kind: 'env' },
-    commands: { field: 'commands', kind: 'list' },
-    'pip-index': { field: 'pip_index', kind: 'string' },
-    'pip-extra-index-url': { field: 'pip_extra_index_url', kind: 'list' },
-    'pip-extra-args': { field: 'pip_extra_args', kind: 'string' },
-    platform: { field: 'platform', kind: 'string' },
-    entrypoint: { field: 'entrypoint', kind: 'list' },
-    copy: { field: 'copy', kind: 'list' },
-    'source-root': { field: 'source_root', kind: 'string' },
-    'source-copy-mode': { field: 'source_copy_mode', kind: 'copy-mode' },
-    'tag-format': { field: 'tag_format', kind: 'string' },
-    'python-exec': { field: 'python_exec', kind: 'string' },
-};
-/** One item per line; blank lines and lines starting with '#' are skipped, surrounding spaces trimmed. */
-function parseLines(text) {
-    return text
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l !== '' && !l.startsWith('#'));
-}
-function parseEnv(text, issues) {
-    const env = new PyDict();
-    for (const line of parseLines(text)) {
-        const eq = line.indexOf('=');
-        if (eq <= 0) {
-            issues.push({
-                input: 'env',
-                message: `'${line}' is not KEY=VALUE; write one variable per line, e.g. LOG_LEVEL=debug`,
-            });
+async function addImageTags(image, tags, connection, logger) {
+    const refs = { tags: [image.flytekitImage], preview: [] };
+    const wanted = [...tags.preview, ...tags.extra];
+    if (wanted.length === 0)
+        return refs;
+    if (!connection.api)
+        throw new errors/* ActionError */.lZ(`Cannot add tags in ${connection.registry}: no registry API for ${connection.describe}.`);
+    if (!image.digest)
+        throw new errors/* ActionError */.lZ(`Cannot add tags to ${image.flytekitImage}: its digest is unknown.`);
+    const store = tagStore(image.registry, connection.api, logger);
+    const repo = image.flytekitImage.slice(0, image.flytekitImage.lastIndexOf(':'));
+    for (const tag of wanted) {
+        const ref = `${repo}:${tag}`;
+        const outcome = await store.addTag(image.name, image.digest, tag);
+        if (outcome === 'immutable-elsewhere') {
+            logger.warning(`${ref} already names another image and the repository's tags are IMMUTABLE: it was left as it is.`);
             continue;
         }
-        env.set(line.slice(0, eq).trim(), line.slice(eq + 1));
+        logger.info(`${outcome === 'tagged' ? 'Tagged' : 'Already tagged'} ${ref} -> ${image.digest}`);
+        refs.tags.push(ref);
+        if (tags.preview.includes(tag))
+            refs.preview.push(ref);
     }
-    return env;
-}
-function parseCopyMode(text, issues) {
-    const name = text.trim().toUpperCase();
-    if (name in COPY_MODES)
-        return new PyEnum('CopyFileDetection', name, COPY_MODES[name]);
-    issues.push({
-        input: 'source-copy-mode',
-        message: `'${text.trim()}' is not a copy mode; use ALL or NO_COPY`,
-    });
-    return undefined;
-}
-/** Turns the non-empty inline inputs (input name -> raw text) into spec fields. */
-function inlineFields(raw) {
-    const result = { fields: new Map(), inputOf: new Map(), issues: [] };
-    for (const [input, text] of Object.entries(raw)) {
-        const def = INLINE_FIELDS[input];
-        if (!def || text.trim() === '')
-            continue;
-        let value;
-        if (def.kind === 'string')
-            value = text.trim();
-        else if (def.kind === 'list')
-            value = parseLines(text);
-        else if (def.kind === 'env')
-            value = parseEnv(text, result.issues);
-        else
-            value = parseCopyMode(text, result.issues);
-        if (value === undefined)
-            continue;
-        result.fields.set(def.field, value);
-        result.inputOf.set(def.field, input);
-    }
-    return result;
+    return refs;
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/preview/pull-request.ts
 
 
-
-
-function inputs_text(name) {
-    return lib_core/* getInput */.V4(name);
-}
-function bool(name, fallback) {
-    const raw = lib_core/* getInput */.V4(name).trim();
-    if (raw === '')
-        return fallback;
-    if (/^(true|yes|on|1)$/i.test(raw))
-        return true;
-    if (/^(false|no|off|0)$/i.test(raw))
-        return false;
-    throw new errors/* InputError */.dz(name, `'${raw}' is not a boolean; use true or false`);
-}
-function oneOf(name, allowed, fallback) {
-    const raw = lib_core/* getInput */.V4(name).trim();
-    if (raw === '')
-        return fallback;
-    if (allowed.includes(raw))
-        return raw;
-    throw new errors/* InputError */.dz(name, `'${raw}' is not one of ${allowed.join(', ')}`);
-}
-function inputs_int(name) {
-    const raw = lib_core/* getInput */.V4(name).trim();
-    if (raw === '')
+const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_target'];
+/** The pull request of an event, or undefined for events that are not about a pull request. */
+function parsePullRequestEvent(eventName, payload) {
+    if (!PULL_REQUEST_EVENTS.includes(eventName))
         return undefined;
-    if (!/^\d+$/.test(raw))
-        throw new errors/* InputError */.dz(name, `'${raw}' is not a whole number of seconds`);
-    return Number(raw);
+    const p = record(payload);
+    const pr = record(p?.pull_request);
+    if (!p || !pr)
+        throw new errors/* ActionError */.lZ(`The ${eventName} event payload has no pull_request object; cannot name preview tags.`);
+    const number = typeof p.number === 'number' ? p.number : pr.number;
+    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0) {
+        throw new errors/* ActionError */.lZ(`The ${eventName} event payload has no pull request number; cannot name preview tags.`);
+    }
+    const head = record(pr.head);
+    // A payload without the head commit still names the pull request; only `{sha}` patterns need the commit.
+    const sha = typeof head?.sha === 'string' ? head.sha.toLowerCase() : '';
+    const headSha = /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) ? sha : '';
+    return {
+        number,
+        headSha,
+        action: typeof p.action === 'string' ? p.action : '',
+        headRepo: repoName(head) ?? '',
+        baseRepo: repoName(record(pr.base)) ?? '',
+    };
 }
-function lines(name) {
-    return parseLines(lib_core/* getInput */.V4(name));
+/** The pull request of this run, from GITHUB_EVENT_NAME and the payload file. */
+function readPullRequest(eventName, eventPath) {
+    if (!PULL_REQUEST_EVENTS.includes(eventName))
+        return undefined;
+    let payload;
+    try {
+        payload = JSON.parse((0,external_node_fs_.readFileSync)(eventPath, 'utf8'));
+    }
+    catch (err) {
+        throw new errors/* ActionError */.lZ(`Cannot read the ${eventName} event payload at '${eventPath}' (GITHUB_EVENT_PATH): ${err.message}`);
+    }
+    return parsePullRequestEvent(eventName, payload);
 }
-function inlineInputs() {
-    const out = {};
-    for (const name of Object.keys(INLINE_FIELDS)) {
-        const value = lib_core/* getInput */.V4(name);
-        if (value.trim() !== '')
-            out[name] = value;
+function shortSha(sha) {
+    return sha.slice(0, 7);
+}
+function repoName(side) {
+    const repo = record(side?.repo);
+    return typeof repo?.full_name === 'string' ? repo.full_name : undefined;
+}
+function record(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? value
+        : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/preview/tags.ts
+
+
+/**
+ * Extra tags for an image: preview tags named after the pull request (`preview-tags` patterns) and fixed extra
+ * tags (`extra-tags`). Patterns take `{pr}`, `{sha}`, `{short_sha}` and `{tag}` (the flytekit tag); every tag
+ * they produce must be a valid Docker tag.
+ */
+const DEFAULT_PREVIEW_TAGS = ['pr-{pr}', 'pr-{pr}-{short_sha}'];
+const PLACEHOLDERS = ['pr', 'sha', 'short_sha', 'tag'];
+/** Docker's tag grammar: a word character, then up to 127 word characters, dots and dashes. */
+const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+function isDockerTag(tag) {
+    return DOCKER_TAG.test(tag);
+}
+/** Fills one pattern. Unknown placeholders and results that are not Docker tags are input errors. */
+function expandTagPattern(pattern, values, input = 'preview-tags') {
+    const out = pattern.replace(/\{([^{}]*)\}/g, (whole, name) => {
+        if (!PLACEHOLDERS.includes(name)) {
+            throw new errors/* InputError */.dz(input, `'${pattern}' uses ${whole}; the placeholders are ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`);
+        }
+        return values[name];
+    });
+    if (!isDockerTag(out)) {
+        throw new errors/* InputError */.dz(input, `'${pattern}' gives '${out}', which is not a Docker tag (letters, digits, '_', '.', '-'; not starting with '.' or '-'; at most 128)`);
     }
     return out;
 }
-function getInputs() {
-    // The password is masked before anything else can print it.
-    const password = lib_core/* getInput */.V4('password');
-    if (password)
-        lib_core/* setSecret */.Pq(password);
-    return {
-        spec: inputs_text('spec').trim(),
-        workingDirectory: inputs_text('working-directory').trim() || '.',
-        inline: inlineInputs(),
-        dryRun: bool('dry-run', false),
-        installer: oneOf('installer', ['uv', 'pip'], 'uv'),
-        flytekitVersion: inputs_text('flytekit-version').trim(),
-        push: bool('push', true),
-        force: bool('force', false),
-        onCheckError: oneOf('on-check-error', ['fail', 'build'], 'fail'),
-        network: inputs_text('network').trim(),
-        buildArgs: lines('build-args'),
-        secrets: lines('secrets'),
-        builder: inputs_text('builder').trim(),
-        cacheFrom: lines('cache-from'),
-        cacheTo: lines('cache-to'),
-        provenance: inputs_text('provenance').trim() || 'false',
-        sbom: inputs_text('sbom').trim() || 'false',
-        labels: lines('labels'),
-        noCache: bool('no-cache', false),
-        buildxVersion: inputs_text('buildx-version').trim() || 'v0.29.1',
-        username: inputs_text('username').trim(),
-        password,
-        registries: lines('registries'),
-        githubToken: inputs_text('github-token').trim(),
-        aws: {
-            region: inputs_text('aws-region').trim(),
-            roleToAssume: inputs_text('aws-role-to-assume').trim(),
-            roleSessionName: inputs_text('aws-role-session-name').trim(),
-            ...(inputs_int('aws-role-duration-seconds') !== undefined
-                ? { roleDurationSeconds: inputs_int('aws-role-duration-seconds') }
-                : {}),
-            audience: inputs_text('aws-audience').trim(),
-        },
-        ecr: {
-            createRepository: bool('create-repository', true),
-            scanOnPush: bool('ecr-scan-on-push', true),
-            tagMutability: oneOf('ecr-tag-mutability', ['MUTABLE', 'IMMUTABLE'], 'MUTABLE'),
-            kmsKey: inputs_text('ecr-kms-key').trim(),
-            tags: keyValues(lines('ecr-repository-tags'), 'ecr-repository-tags'),
-            lifecyclePolicyFile: inputs_text('ecr-lifecycle-policy').trim(),
-        },
-        gcp: {
-            auth: oneOf('gcp-auth', ['auto', 'gcloud'], 'auto'),
-            workloadIdentityProvider: inputs_text('gcp-workload-identity-provider').trim(),
-            serviceAccount: inputs_text('gcp-service-account').trim(),
-            universe: inputs_text('gcp-universe').trim() || 'googleapis.com',
-            audience: inputs_text('gcp-audience').trim(),
-            createRepository: bool('create-repository', true),
-        },
-        previewTags: lines('preview-tags'),
-        extraTags: lines('extra-tags'),
-        comment: bool('comment', false),
-        cleanup: oneOf('cleanup', ['none', 'pr'], 'none'),
-        failOnFork: bool('fail-on-fork', false),
+/** Checks patterns once up front, with the longest values they can get, so a bad pattern fails before a build. */
+function validateTagPatterns(patterns, input = 'preview-tags') {
+    const widest = {
+        pr: '999999',
+        sha: 'f'.repeat(40),
+        short_sha: 'f'.repeat(7),
+        tag: 'A'.repeat(22),
     };
+    for (const p of patterns)
+        expandTagPattern(p, widest, input);
+}
+function previewPatterns(previewTags) {
+    if (previewTags.length === 1 && previewTags[0]?.toLowerCase() === 'none')
+        return [];
+    return previewTags.length > 0 ? previewTags : DEFAULT_PREVIEW_TAGS;
+}
+/** The tags one image gets besides its flytekit tag, without duplicates and without the flytekit tag itself. */
+function tagsForImage(inputs, pr, flytekitTag) {
+    const values = {
+        pr: pr ? String(pr.number) : '',
+        sha: pr?.headSha ?? '',
+        short_sha: pr ? shortSha(pr.headSha) : '',
+        tag: flytekitTag,
+    };
+    const patterns = [...(pr ? previewPatterns(inputs.previewTags) : []), ...inputs.extraTags];
+    if (!values.sha && patterns.some((p) => /\{(short_)?sha\}/.test(p))) {
+        throw new errors/* ActionError */.lZ(`${pr ? `The event payload of pull request #${pr.number} has no head commit` : 'This run is not a pull request'}, so tags with {sha} or {short_sha} cannot be named.`);
+    }
+    const seen = new Set([flytekitTag]);
+    const unique = (tags) => tags.filter((t) => !seen.has(t) && Boolean(seen.add(t)));
+    const preview = pr
+        ? unique(previewPatterns(inputs.previewTags).map((p) => expandTagPattern(p, values)))
+        : [];
+    const extra = unique(inputs.extraTags.map((p) => expandTagPattern(p, values, 'extra-tags')));
+    return { preview, extra };
+}
+/** The tags `cleanup: pr` removes: `pr-<number>` and `pr-<number>-*`. */
+function isPreviewTagOf(tag, prNumber) {
+    return tag === `pr-${prNumber}` || tag.startsWith(`pr-${prNumber}-`);
 }
 
-;// CONCATENATED MODULE: ./src/outputs.ts
+;// CONCATENATED MODULE: ./src/preview/context.ts
 
-/** `repo@sha256:…` from `repo:tag` and a digest. */
-function imageWithDigest(image, digest) {
-    if (!digest)
-        return '';
-    const slash = image.lastIndexOf('/');
-    const colon = image.lastIndexOf(':');
-    const repo = colon > slash ? image.slice(0, colon) : image;
-    return `${repo}@${digest}`;
+
+
+function previewContext(inputs, eventName, eventPath) {
+    validateTagPatterns(previewPatterns(inputs.previewTags));
+    validateTagPatterns(inputs.extraTags, 'extra-tags');
+    return { pr: readPullRequest(eventName, eventPath), tags: inputs };
 }
-function metadataOf(result) {
-    return {
-        image: result.image,
-        tag: result.tag,
-        'spec-id': result.specId,
-        digest: result.digest,
-        'image-digest': imageWithDigest(result.image, result.digest),
-        built: result.built,
-        pushed: result.pushed,
-        dockerfile: result.dockerfile,
-        ...(result.buildSeconds !== undefined ? { 'build-seconds': result.buildSeconds } : {}),
-    };
-}
-function setOutputs(main, all) {
-    lib_core/* setOutput */.uH('image', main.image);
-    lib_core/* setOutput */.uH('tag', main.tag);
-    lib_core/* setOutput */.uH('spec-id', main.specId);
-    lib_core/* setOutput */.uH('digest', main.digest);
-    lib_core/* setOutput */.uH('image-digest', imageWithDigest(main.image, main.digest));
-    lib_core/* setOutput */.uH('built', String(main.built));
-    lib_core/* setOutput */.uH('dockerfile', main.dockerfile);
-    lib_core/* setOutput */.uH('metadata', JSON.stringify(metadataOf(main)));
-    const images = {};
-    for (const r of all)
-        images[r.registry] = { image: r.image, digest: r.digest, built: r.built };
-    lib_core/* setOutput */.uH('images', JSON.stringify(images));
-    lib_core/* setOutput */.uH('preview-image', main.previewImage ?? '');
-    lib_core/* setOutput */.uH('tags', JSON.stringify(all.flatMap((r) => r.tags ?? (r.pushed || r.digest ? [r.image] : []))));
-}
-/** Markdown for the job summary: one row per image, then the register command that finds it by tag. */
-function summaryMarkdown(results, specFile, dryRun) {
-    const rows = results.map((r) => {
-        const state = dryRun
-            ? 'dry run'
-            : r.built
-                ? r.pushed
-                    ? 'built and pushed'
-                    : 'built (not pushed)'
-                : 'reused (already in the registry)';
-        const time = r.buildSeconds !== undefined ? `${r.buildSeconds.toFixed(1)} s` : '–';
-        return `| \`${r.image}\` | ${r.digest ? `\`${r.digest}\`` : '–'} | ${state} | ${time} |`;
-    });
-    const first = results[0];
-    const register = specFile
-        ? `pyflyte register --image ${specFile} <your workflows>`
-        : `pyflyte register --image ${first?.image ?? '<image>'} <your workflows>`;
-    return [
-        '### ImageSpec image',
-        '',
-        '| Image | Digest | Result | Build time |',
-        '| --- | --- | --- | --- |',
-        ...rows,
-        '',
-        'Register with the same spec; flytekit computes the same tag and finds this image instead of building it:',
-        '',
-        '```sh',
-        `FLYTE_IMG_FAST_FAIL=true ${register}`,
-        '```',
-        '',
-    ].join('\n');
-}
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
+/** Adds the preview and extra tags to the image a chain ends in, and records the references on its result. */
+async function tagChainImage(result, job, preview, connection, logger) {
+    const tags = tagsForImage(preview.tags, preview.pr, result.tag);
+    if (tags.preview.length + tags.extra.length === 0 || !job.spec.registry)
         return;
-    await lib_core/* summary */.z.addRaw(markdown).write();
+    const refs = await logger.group(`Tag ${result.image}`, () => addImageTags({
+        registry: job.spec.registry ?? '',
+        name: job.spec.name,
+        flytekitImage: result.image,
+        digest: result.digest,
+    }, tags, connection, logger));
+    result.tags = refs.tags;
+    if (refs.preview[0])
+        result.previewImage = refs.preview[0];
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/build-all.ts
+
+
+
+
+/** The image chains -> Dockerfiles only (dry run), or checked, built, pushed and preview-tagged images. */
+function authInputs(inputs, ctx) {
+    return {
+        username: inputs.username,
+        password: inputs.password,
+        githubToken: inputs.githubToken,
+        actor: ctx.actor,
+        aws: inputs.aws,
+        ecr: inputs.ecr,
+        gcp: inputs.gcp,
+    };
+}
+async function connect(registry, inputs, ctx, session, logger) {
+    const connection = await logger.group(`Connect to ${registry}`, () => connectRegistry(registry, authInputs(inputs, ctx), session.ambientConfigDir, session.jobConfigDir, logger));
+    session.usedRegistry(registry);
+    logger.info(`Registry: ${connection.describe}`);
+    return connection;
+}
+async function dryRun(chains, settings, cwd, workDir, logger) {
+    const results = [];
+    for (const job of chains.flat()) {
+        const context = await writeContext(job, settings, { cwd, workDir });
+        await logger.group(`Dockerfile for ${job.tagged.image}`, async () => logger.info(await (0,promises_.readFile)(context.dockerfile, 'utf8')));
+        results.push({
+            registry: job.spec.registry ?? '',
+            image: job.tagged.image,
+            tag: job.tagged.tag,
+            specId: job.tagged.id,
+            digest: '',
+            built: false,
+            pushed: false,
+            dockerfile: context.dockerfile,
+        });
+    }
+    return results;
+}
+async function buildAll(chains, env) {
+    const { inputs, settings, ctx, cwd, workDir, session, preview, logger } = env;
+    const results = [];
+    for (const chain of chains) {
+        const registry = chain[chain.length - 1]?.spec.registry;
+        const connection = registry ? await connect(registry, inputs, ctx, session, logger) : undefined;
+        for (const job of chain) {
+            // A login or a local load needs the job's own config; a plain check can use the runner's.
+            const configDir = connection?.needsDockerConfig || !inputs.push
+                ? await session.jobConfigDir()
+                : session.ambientConfigDir;
+            const jobEnv = { cwd, workDir, docker: { configDir, logger }, connection, logger };
+            results.push(await buildImage(job, settings, jobEnv));
+        }
+        const top = results[results.length - 1];
+        if (connection && inputs.push && top) {
+            await tagChainImage(top, chain[chain.length - 1], preview, connection, logger);
+        }
+    }
+    return results;
 }
 
 ;// CONCATENATED MODULE: ./src/plan.ts
@@ -45364,11 +45871,11 @@ function promise(message$1) {
 //#endregion
 //#region src/schemas/record/record.ts
 /* @__NO_SIDE_EFFECTS__ */
-function record(key, value$1, message$1) {
+function dist_record(key, value$1, message$1) {
 	return _standardSchema({
 		kind: "schema",
 		type: "record",
-		reference: record,
+		reference: dist_record,
 		expects: "Object",
 		async: false,
 		key,
@@ -48245,415 +48752,70 @@ async function tag_isDirectory(full) {
     }
 }
 
-// EXTERNAL MODULE: ./src/state.ts
-var state = __nccwpck_require__(2462);
-;// CONCATENATED MODULE: ./src/preview/distribution.ts
-/**
- * The distribution (OCI registry) API calls preview tags need: read a manifest by digest, put the same bytes under
- * another tag, list a repository's tags, and delete a manifest by digest. Authentication is the same handshake
- * as the existence check (Basic, or a bearer token from the challenge's realm), answered again whenever the
- * registry asks for a wider scope (a PUT needs push, a DELETE needs delete).
- */
+;// CONCATENATED MODULE: ./src/pipeline/prepare.ts
 
 
 
 
 
 
-class DistributionClient {
-    registry;
-    options;
-    base;
-    http;
-    /** Authorization per repository and scope the registry asked for. */
-    authorizations = new Map();
-    secrets = [];
-    constructor(
-    /** Host (and port) as in the image reference. */
-    registry, options) {
-        this.registry = registry;
-        this.options = options;
-        this.base = registryBaseUrl(registry, options.insecureRegistries);
-        this.http = { ...DEFAULT_HTTP_OPTIONS, logger: options.logger ?? new log/* NullLogger */.Q(), ...options.http };
-    }
-    /** The manifest `repository@reference` (a tag or a digest), or undefined when the registry has none. */
-    async getManifest(repository, reference) {
-        const res = await this.send('GET', repository, `/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
-        if (res.status === 404)
-            return undefined;
-        if (res.status !== 200)
-            throw this.statusError(res, `read the manifest ${repository}@${reference}`);
-        const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() || mediaTypeOf(res.body);
-        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
-        return { body: res.body, mediaType, digest };
-    }
-    /** The digest `repository:tag` points at, or undefined when the tag does not exist. */
-    async tagDigest(repository, tag) {
-        const head = await this.send('HEAD', repository, `/manifests/${tag}`, { Accept: MANIFEST_ACCEPT });
-        if (head.status === 404)
-            return undefined;
-        const digest = head.status === 200 ? head.headers.get('docker-content-digest') : null;
-        if (digest && /^sha256:[a-f0-9]{64}$/.test(digest))
-            return digest;
-        return (await this.getManifest(repository, tag))?.digest;
-    }
-    /** Stores the manifest under `tag` with its own media type; returns the digest the registry reports. */
-    async putManifest(repository, tag, manifest) {
-        const res = await this.send('PUT', repository, `/manifests/${tag}`, { 'Content-Type': manifest.mediaType }, manifest.body);
-        if (res.status !== 201 && res.status !== 200)
-            throw this.statusError(res, `tag ${repository}:${tag}`);
-        const digest = res.headers.get('docker-content-digest') ?? manifest.digest;
-        if (digest !== manifest.digest) {
-            throw new errors/* ActionError */.lZ(`${this.registry} stored ${repository}:${tag} as ${digest}, not ${manifest.digest}: it changed the manifest instead of copying it.`);
-        }
-        return digest;
-    }
-    /** Every tag of a repository, following `Link` pagination. A missing repository has no tags. */
-    async listTags(repository) {
-        const tags = [];
-        let path = `/tags/list?n=1000`;
-        while (path) {
-            const res = await this.send('GET', repository, path, { Accept: 'application/json' });
-            if (res.status === 404)
-                return tags;
-            if (res.status !== 200)
-                throw this.statusError(res, `list the tags of ${repository}`);
-            const body = JSON.parse(res.body.toString('utf8'));
-            tags.push(...(body.tags ?? []));
-            path = nextPage(res.headers.get('link'), repository);
-        }
-        return tags;
-    }
-    /** Deletes a manifest (and with it every tag that points at it). Already gone is success. */
-    async deleteManifest(repository, digest) {
-        const res = await this.send('DELETE', repository, `/manifests/${digest}`, {});
-        if (res.status === 202 || res.status === 200)
-            return 'deleted';
-        if (res.status === 404)
-            return 'gone';
-        throw this.statusError(res, `delete ${repository}@${digest}`);
-    }
-    async send(method, repository, path, headers, body) {
-        const url = `${this.base}/v2/${repository}${path}`;
-        const scopeKey = `${repository} ${method}`;
-        const first = await this.once(method, url, { ...headers, ...this.auth(scopeKey, repository) }, body);
-        if (first.status !== 401)
-            return first;
-        const outcome = await answerChallenge(first.headers.get('www-authenticate') ?? '', repository, this.options.credentials, this.http);
-        if (!outcome.ok) {
-            throw new errors/* ActionError */.lZ(`${this.registry} refused ${method} ${repository}${path.split('?')[0]}: authentication failed (${outcome.failure.kind}); check the registry login inputs and that they may push and delete in ${repository}.`);
-        }
-        if (outcome.token)
-            this.secrets.push(outcome.token);
-        this.authorizations.set(scopeKey, outcome.authorization);
-        this.authorizations.set(repository, outcome.authorization);
-        return this.once(method, url, { ...headers, Authorization: outcome.authorization }, body);
-    }
-    auth(scopeKey, repository) {
-        const a = this.authorizations.get(scopeKey) ?? this.authorizations.get(repository);
-        return a ? { Authorization: a } : {};
-    }
-    async once(method, url, headers, body) {
-        try {
-            return await request(method, url, { headers, ...(body ? { body } : {}) }, this.http);
-        }
-        catch (err) {
-            if (err instanceof NetworkFailure)
-                throw new errors/* ActionError */.lZ(`${method} ${url}: ${networkAdvice(err, this.registry)}`);
-            throw err;
-        }
-    }
-    statusError(res, doing) {
-        const detail = registryErrorDetail(res.body);
-        let message = `Could not ${doing} on ${this.registry}: it answered ${res.status}${detail ? ` (${detail})` : ''}`;
-        if (res.status === 405)
-            message +=
-                '; the registry does not allow this operation (distribution needs REGISTRY_STORAGE_DELETE_ENABLED=true to delete)';
-        if (res.status === 401 || res.status === 403)
-            message += '; the credentials may not push or delete in this repository';
-        for (const s of this.secrets)
-            if (s.length >= 4)
-                message = message.split(s).join('***');
-        return new errors/* ActionError */.lZ(`${message}.`);
-    }
+
+/** inputs -> validated spec -> one image chain per registry, each image with its flytekit tag. */
+function readSpec(inputs, cwd, logger) {
+    const { spec, warnings } = resolveSpec({
+        specFile: inputs.spec,
+        inline: inputs.inline,
+        cwd,
+        hostArch: external_node_os_default().arch(),
+    });
+    for (const w of warnings)
+        logger.warning(w);
+    logger.info(`name: ${spec.name}, registry: ${spec.registry ?? '(none)'}, platform: ${spec.platform}`);
+    return spec;
 }
-function mediaTypeOf(body) {
+/** For each registry: the image chain (nested bases first), each with its flytekit tag. */
+async function tagChains(spec, registries, cwd, logger) {
+    const chains = [];
+    for (const target of specsForRegistries(spec, registries)) {
+        const jobs = [];
+        for (const s of imageChain(target)) {
+            const tagged = await computeTag(s, cwd);
+            const base = jobs[jobs.length - 1]?.tagged.image;
+            jobs.push({ spec: s, tagged, ...(base ? { baseImage: base } : {}) });
+            logger.info(`${tagged.image}  (_F_IMG_ID ${tagged.id})`);
+            logger.debug(`hashed: ${tagged.hashInput}`);
+        }
+        chains.push(jobs);
+    }
+    return chains;
+}
+function buildSettings(inputs, ctx) {
+    let python;
+    return {
+        installer: inputs.installer,
+        flytekitRequirement: flytekitRequirement(inputs.flytekitVersion),
+        defaultPythonVersion: () => (python ??= runnerPythonVersion()),
+        push: inputs.push,
+        force: inputs.force,
+        onCheckError: inputs.onCheckError,
+        plan: buildPlanDefaults(inputs, ociLabels(ctx, new Date())),
+        buildxVersion: inputs.buildxVersion,
+    };
+}
+/**
+ * flytekit installs the building machine's Python when python_version is unset; the runner stands in for that
+ * machine (it is where `pyflyte register` would run).
+ */
+async function runnerPythonVersion() {
     try {
-        const parsed = JSON.parse(body.toString('utf8'));
-        if (typeof parsed.mediaType === 'string')
-            return parsed.mediaType;
+        const r = await (0,docker_exec/* exec */.m0)('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
+        if (r.exitCode === 0 && /^\d+\.\d+$/.test(r.stdout.trim()))
+            return r.stdout.trim();
     }
     catch {
-        // not JSON: fall through
+        // no python3 on the runner
     }
-    return 'application/vnd.oci.image.manifest.v1+json';
-}
-/** `</v2/name/tags/list?last=x&n=1000>; rel="next"` -> the path after `/v2/<name>`. */
-function nextPage(link, repository) {
-    const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
-    if (!m?.[1])
-        return undefined;
-    const url = new URL(m[1], 'http://registry.invalid');
-    const prefix = `/v2/${repository}`;
-    return url.pathname.startsWith(prefix) ? `${url.pathname.slice(prefix.length)}${url.search}` : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/preview/tag-store.ts
-
-
-
-function tagStore(registry, api, logger) {
-    switch (api.kind) {
-        case 'ecr':
-            return ecrStore(api);
-        case 'gar':
-            return garStore(registry, api, logger);
-        case 'distribution':
-            return distributionStore(registry, api.credentials, logger);
-    }
-}
-function repositoryOf(registry, name) {
-    const ref = (0,registry_reference/* parseReference */.F2)(`${registry}/${name}`);
-    return { host: ref.registry, repository: ref.repository };
-}
-function distributionStore(registry, credentials, logger) {
-    const host = repositoryOf(registry, 'x').host;
-    const client = new DistributionClient(host, { credentials, logger });
-    const repo = (name) => repositoryOf(registry, name).repository;
-    return {
-        client,
-        deletesByDigest: true,
-        addTag: async (name, digest, tag) => {
-            const repository = repo(name);
-            const manifest = await client.getManifest(repository, digest);
-            if (!manifest)
-                throw new errors/* ActionError */.lZ(`${host}/${repository}@${digest} is not in the registry; cannot tag it ${tag}`);
-            if ((await client.tagDigest(repository, tag)) === digest)
-                return 'already-tagged';
-            await client.putManifest(repository, tag, manifest);
-            return 'tagged';
-        },
-        listTags: async (name) => {
-            const repository = repo(name);
-            const out = new Map();
-            for (const tag of await client.listTags(repository)) {
-                const digest = await client.tagDigest(repository, tag);
-                if (digest)
-                    out.set(tag, digest);
-            }
-            return out;
-        },
-        deleteTags: (name, digest) => client.deleteManifest(repo(name), digest),
-    };
-}
-function ecrStore(api) {
-    const mod = () => Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(249), __nccwpck_require__.e(594)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3594));
-    return {
-        deletesByDigest: false,
-        addTag: async (name, digest, tag) => (await mod()).tagEcrImage(api.ecr, api.repository(name), digest, tag),
-        listTags: async (name) => (await mod()).listEcrTags(api.ecr, api.repository(name)),
-        deleteTags: async (name, _digest, tags) => {
-            const r = await (await mod()).deleteEcrTags(api.ecr, api.repository(name), tags);
-            return r.deleted.length > 0 ? 'deleted' : 'gone';
-        },
-    };
-}
-function garStore(registry, api, logger) {
-    const viaRegistry = distributionStore(registry, api.credentials, logger);
-    return {
-        deletesByDigest: false,
-        addTag: viaRegistry.addTag,
-        listTags: viaRegistry.listTags,
-        deleteTags: async (name, _digest, tags) => {
-            const { deleteGarTag } = await __nccwpck_require__.e(/* import() */ 678).then(__nccwpck_require__.bind(__nccwpck_require__, 678));
-            let deleted = false;
-            for (const tag of tags)
-                if ((await deleteGarTag(api.session, api.target(name), tag)) === 'deleted')
-                    deleted = true;
-            return deleted ? 'deleted' : 'gone';
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./src/preview/apply-tags.ts
-
-
-/**
- * Adds preview and extra tags to an image that is in the registry (just pushed or found there), by copying its
- * manifest under each tag: the digest stays the same, nothing is built or uploaded.
- */
-async function addImageTags(image, tags, connection, logger) {
-    const refs = { tags: [image.flytekitImage], preview: [] };
-    const wanted = [...tags.preview, ...tags.extra];
-    if (wanted.length === 0)
-        return refs;
-    if (!connection.api)
-        throw new errors/* ActionError */.lZ(`Cannot add tags in ${connection.registry}: no registry API for ${connection.describe}.`);
-    if (!image.digest)
-        throw new errors/* ActionError */.lZ(`Cannot add tags to ${image.flytekitImage}: its digest is unknown.`);
-    const store = tagStore(image.registry, connection.api, logger);
-    const repo = image.flytekitImage.slice(0, image.flytekitImage.lastIndexOf(':'));
-    for (const tag of wanted) {
-        const ref = `${repo}:${tag}`;
-        const outcome = await store.addTag(image.name, image.digest, tag);
-        if (outcome === 'immutable-elsewhere') {
-            logger.warning(`${ref} already names another image and the repository's tags are IMMUTABLE: it was left as it is.`);
-            continue;
-        }
-        logger.info(`${outcome === 'tagged' ? 'Tagged' : 'Already tagged'} ${ref} -> ${image.digest}`);
-        refs.tags.push(ref);
-        if (tags.preview.includes(tag))
-            refs.preview.push(ref);
-    }
-    return refs;
-}
-
-;// CONCATENATED MODULE: ./src/preview/pull-request.ts
-
-
-const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_target'];
-/** The pull request of an event, or undefined for events that are not about a pull request. */
-function parsePullRequestEvent(eventName, payload) {
-    if (!PULL_REQUEST_EVENTS.includes(eventName))
-        return undefined;
-    const p = pull_request_record(payload);
-    const pr = pull_request_record(p?.pull_request);
-    if (!p || !pr)
-        throw new errors/* ActionError */.lZ(`The ${eventName} event payload has no pull_request object; cannot name preview tags.`);
-    const number = typeof p.number === 'number' ? p.number : pr.number;
-    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0) {
-        throw new errors/* ActionError */.lZ(`The ${eventName} event payload has no pull request number; cannot name preview tags.`);
-    }
-    const head = pull_request_record(pr.head);
-    // A payload without the head commit still names the pull request; only `{sha}` patterns need the commit.
-    const sha = typeof head?.sha === 'string' ? head.sha.toLowerCase() : '';
-    const headSha = /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) ? sha : '';
-    return {
-        number,
-        headSha,
-        action: typeof p.action === 'string' ? p.action : '',
-        headRepo: repoName(head) ?? '',
-        baseRepo: repoName(pull_request_record(pr.base)) ?? '',
-    };
-}
-/** The pull request of this run, from GITHUB_EVENT_NAME and the payload file. */
-function readPullRequest(eventName, eventPath) {
-    if (!PULL_REQUEST_EVENTS.includes(eventName))
-        return undefined;
-    let payload;
-    try {
-        payload = JSON.parse((0,external_node_fs_.readFileSync)(eventPath, 'utf8'));
-    }
-    catch (err) {
-        throw new errors/* ActionError */.lZ(`Cannot read the ${eventName} event payload at '${eventPath}' (GITHUB_EVENT_PATH): ${err.message}`);
-    }
-    return parsePullRequestEvent(eventName, payload);
-}
-function shortSha(sha) {
-    return sha.slice(0, 7);
-}
-function repoName(side) {
-    const repo = pull_request_record(side?.repo);
-    return typeof repo?.full_name === 'string' ? repo.full_name : undefined;
-}
-function pull_request_record(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-        ? value
-        : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/preview/tags.ts
-
-
-/**
- * Extra tags for an image: preview tags named after the pull request (`preview-tags` patterns) and fixed extra
- * tags (`extra-tags`). Patterns take `{pr}`, `{sha}`, `{short_sha}` and `{tag}` (the flytekit tag); every tag
- * they produce must be a valid Docker tag.
- */
-const DEFAULT_PREVIEW_TAGS = ['pr-{pr}', 'pr-{pr}-{short_sha}'];
-const PLACEHOLDERS = ['pr', 'sha', 'short_sha', 'tag'];
-/** Docker's tag grammar: a word character, then up to 127 word characters, dots and dashes. */
-const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-function isDockerTag(tag) {
-    return DOCKER_TAG.test(tag);
-}
-/** Fills one pattern. Unknown placeholders and results that are not Docker tags are input errors. */
-function expandTagPattern(pattern, values, input = 'preview-tags') {
-    const out = pattern.replace(/\{([^{}]*)\}/g, (whole, name) => {
-        if (!PLACEHOLDERS.includes(name)) {
-            throw new errors/* InputError */.dz(input, `'${pattern}' uses ${whole}; the placeholders are ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`);
-        }
-        return values[name];
-    });
-    if (!isDockerTag(out)) {
-        throw new errors/* InputError */.dz(input, `'${pattern}' gives '${out}', which is not a Docker tag (letters, digits, '_', '.', '-'; not starting with '.' or '-'; at most 128)`);
-    }
-    return out;
-}
-/** Checks patterns once up front, with the longest values they can get, so a bad pattern fails before a build. */
-function validateTagPatterns(patterns, input = 'preview-tags') {
-    const widest = {
-        pr: '999999',
-        sha: 'f'.repeat(40),
-        short_sha: 'f'.repeat(7),
-        tag: 'A'.repeat(22),
-    };
-    for (const p of patterns)
-        expandTagPattern(p, widest, input);
-}
-function previewPatterns(previewTags) {
-    if (previewTags.length === 1 && previewTags[0]?.toLowerCase() === 'none')
-        return [];
-    return previewTags.length > 0 ? previewTags : DEFAULT_PREVIEW_TAGS;
-}
-/** The tags one image gets besides its flytekit tag, without duplicates and without the flytekit tag itself. */
-function tagsForImage(inputs, pr, flytekitTag) {
-    const values = {
-        pr: pr ? String(pr.number) : '',
-        sha: pr?.headSha ?? '',
-        short_sha: pr ? shortSha(pr.headSha) : '',
-        tag: flytekitTag,
-    };
-    const patterns = [...(pr ? previewPatterns(inputs.previewTags) : []), ...inputs.extraTags];
-    if (!values.sha && patterns.some((p) => /\{(short_)?sha\}/.test(p))) {
-        throw new errors/* ActionError */.lZ(`${pr ? `The event payload of pull request #${pr.number} has no head commit` : 'This run is not a pull request'}, so tags with {sha} or {short_sha} cannot be named.`);
-    }
-    const seen = new Set([flytekitTag]);
-    const unique = (tags) => tags.filter((t) => !seen.has(t) && Boolean(seen.add(t)));
-    const preview = pr
-        ? unique(previewPatterns(inputs.previewTags).map((p) => expandTagPattern(p, values)))
-        : [];
-    const extra = unique(inputs.extraTags.map((p) => expandTagPattern(p, values, 'extra-tags')));
-    return { preview, extra };
-}
-/** The tags `cleanup: pr` removes: `pr-<number>` and `pr-<number>-*`. */
-function isPreviewTagOf(tag, prNumber) {
-    return tag === `pr-${prNumber}` || tag.startsWith(`pr-${prNumber}-`);
-}
-
-;// CONCATENATED MODULE: ./src/preview/context.ts
-
-
-
-function previewContext(inputs, eventName, eventPath) {
-    validateTagPatterns(previewPatterns(inputs.previewTags));
-    validateTagPatterns(inputs.extraTags, 'extra-tags');
-    return { pr: readPullRequest(eventName, eventPath), tags: inputs };
-}
-/** Adds the preview and extra tags to the image a chain ends in, and records the references on its result. */
-async function tagChainImage(result, job, preview, connection, logger) {
-    const tags = tagsForImage(preview.tags, preview.pr, result.tag);
-    if (tags.preview.length + tags.extra.length === 0 || !job.spec.registry)
-        return;
-    const refs = await logger.group(`Tag ${result.image}`, () => addImageTags({
-        registry: job.spec.registry ?? '',
-        name: job.spec.name,
-        flytekitImage: result.image,
-        digest: result.digest,
-    }, tags, connection, logger));
-    result.tags = refs.tags;
-    if (refs.preview[0])
-        result.previewImage = refs.preview[0];
+    return '3.12';
 }
 
 ;// CONCATENATED MODULE: ./src/preview/cleanup-plan.ts
@@ -48732,44 +48894,8 @@ function cleanupSummaryMarkdown(reports) {
     return lines.join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/preview/fork.ts
-
-/** Why each registry cannot be reached from a fork pull request; empty when all of them can. */
-function forkBlockers(registries, auth) {
-    const reasons = [];
-    for (const registry of registries) {
-        const parsed = parseRegistry(registry);
-        switch (parsed.kind) {
-            case 'ecr':
-            case 'ecr-public':
-                reasons.push(auth.awsRoleToAssume
-                    ? `${registry} is ECR, reached with an OIDC token (aws-role-to-assume), which fork pull requests do not get`
-                    : `${registry} is ECR, reached with AWS credentials from secrets, which fork pull requests do not get`);
-                break;
-            case 'gar':
-                if (auth.gcpAuth === 'auto')
-                    reasons.push(`${registry} is Artifact Registry, reached with an OIDC token (workload identity federation), which fork pull requests do not get`);
-                break;
-            case 'ghcr':
-                if (!auth.password)
-                    reasons.push(`${registry} is GHCR, and a fork pull request's GITHUB_TOKEN is read-only (it cannot push packages)`);
-                break;
-            default:
-                if (auth.username && !auth.password)
-                    reasons.push(`${registry} needs the 'password' input, and it is empty: fork pull requests get no secrets`);
-        }
-    }
-    return reasons;
-}
-function forkMessage(reasons, pr) {
-    const from = pr
-        ? ` from the fork '${pr.headRepo || '(deleted fork)'}' into '${pr.baseRepo}'`
-        : ' from a fork';
-    return (`This is a pull request${from}, and GitHub never gives pull requests from forks an OIDC token or the ` +
-        `repository's secrets, so no image is pushed: ${reasons.join('; ')}. Nothing was built. Push the branch to ` +
-        'this repository to get a preview image; set fail-on-fork: true to fail the step instead.');
-}
-
+// EXTERNAL MODULE: ./src/cloud/github-oidc.ts
+var github_oidc = __nccwpck_require__(5326);
 ;// CONCATENATED MODULE: ./src/preview/comment.ts
 /**
  * One pull-request comment with the preview image, created on the first push and edited in place on later ones.
@@ -48853,8 +48979,104 @@ async function call(target, method, url, body) {
     return text ? JSON.parse(text) : {};
 }
 
-// EXTERNAL MODULE: ./src/cloud/github-oidc.ts
-var github_oidc = __nccwpck_require__(5326);
+;// CONCATENATED MODULE: ./src/preview/fork.ts
+
+/** Why each registry cannot be reached from a fork pull request; empty when all of them can. */
+function forkBlockers(registries, auth) {
+    const reasons = [];
+    for (const registry of registries) {
+        const parsed = parseRegistry(registry);
+        switch (parsed.kind) {
+            case 'ecr':
+            case 'ecr-public':
+                reasons.push(auth.awsRoleToAssume
+                    ? `${registry} is ECR, reached with an OIDC token (aws-role-to-assume), which fork pull requests do not get`
+                    : `${registry} is ECR, reached with AWS credentials from secrets, which fork pull requests do not get`);
+                break;
+            case 'gar':
+                if (auth.gcpAuth === 'auto')
+                    reasons.push(`${registry} is Artifact Registry, reached with an OIDC token (workload identity federation), which fork pull requests do not get`);
+                break;
+            case 'ghcr':
+                if (!auth.password)
+                    reasons.push(`${registry} is GHCR, and a fork pull request's GITHUB_TOKEN is read-only (it cannot push packages)`);
+                break;
+            default:
+                if (auth.username && !auth.password)
+                    reasons.push(`${registry} needs the 'password' input, and it is empty: fork pull requests get no secrets`);
+        }
+    }
+    return reasons;
+}
+function forkMessage(reasons, pr) {
+    const from = pr
+        ? ` from the fork '${pr.headRepo || '(deleted fork)'}' into '${pr.baseRepo}'`
+        : ' from a fork';
+    return (`This is a pull request${from}, and GitHub never gives pull requests from forks an OIDC token or the ` +
+        `repository's secrets, so no image is pushed: ${reasons.join('; ')}. Nothing was built. Push the branch to ` +
+        'this repository to get a preview image; set fail-on-fork: true to fail the step instead.');
+}
+
+;// CONCATENATED MODULE: ./src/preview/run.ts
+
+
+
+
+
+
+
+
+
+/** The pull-request parts of a run: the fork stop, cleanup on close, and the preview comment. */
+/** True when this is a fork pull request whose registry needs an OIDC token or a secret (then nothing is pushed). */
+async function stopForFork(inputs, spec, preview) {
+    if (!(0,github_oidc/* isForkPullRequest */.B7)())
+        return false;
+    const registries = specsForRegistries(spec, inputs.registries).flatMap((s) => s.registry ? [s.registry] : []);
+    const auth = {
+        username: inputs.username,
+        password: inputs.password,
+        awsRoleToAssume: inputs.aws.roleToAssume,
+        gcpAuth: inputs.gcp.auth,
+    };
+    const reasons = forkBlockers(registries, auth);
+    if (reasons.length === 0)
+        return false;
+    const message = forkMessage(reasons, preview.pr);
+    if (inputs.failOnFork)
+        throw new errors/* ActionError */.lZ(message);
+    lib_core/* notice */.lm(message);
+    await writeSummary(`### ImageSpec image\n\nSkipped: ${message}\n`);
+    return true;
+}
+/** `cleanup: pr` on a closed pull request: delete its preview tags in every registry; build nothing. */
+async function cleanup(spec, inputs, ctx, preview, session, logger) {
+    const reports = [];
+    for (const target of specsForRegistries(spec, inputs.registries)) {
+        if (!target.registry) {
+            throw new errors/* ActionError */.lZ('cleanup: pr needs a registry: set registry in the spec or as an input.');
+        }
+        const registry = target.registry;
+        const connection = await connect(registry, inputs, ctx, session, logger);
+        const repo = { registry, name: target.name };
+        const pr = preview.pr?.number ?? 0;
+        reports.push(await logger.group(`Clean up ${registry}/${target.name}`, () => cleanupRepository(repo, pr, connection, inputs.dryRun, logger)));
+    }
+    await writeSummary(cleanupSummaryMarkdown(reports));
+}
+/** Creates or updates the pull request's one preview comment; a failure only warns (the image is pushed). */
+async function commentOnPullRequest(inputs, ctx, preview, results, logger) {
+    if (!inputs.comment || !preview.pr || !results.some((r) => r.previewImage))
+        return;
+    const target = {
+        apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
+        token: inputs.githubToken,
+        repository: ctx.repository,
+        prNumber: preview.pr.number,
+    };
+    await upsertComment(target, commentBody(results, preview.pr.headSha), logger).catch((err) => logger.warning((0,errors/* errorMessage */.gJ)(err)));
+}
+
 ;// CONCATENATED MODULE: ./src/preview/summary.ts
 /** Job-summary lines for preview images: each image's preview reference and the command that registers it. */
 function previewSummaryMarkdown(results) {
@@ -48883,19 +49105,10 @@ function previewSummaryMarkdown(results) {
 
 
 
-
-
-
-
-
-
-
-
-
-
 /**
- * The sequence: inputs -> spec -> tags -> (dry run: Dockerfile) -> per registry: connect, then for each image of
- * the chain (nested base first) check, build and push -> outputs and summary. No parsing or string building here.
+ * The sequence: inputs -> spec -> tags -> (dry run: Dockerfiles) -> per registry: connect, then for each image of
+ * the chain (nested base first) check, build, push and preview-tag -> outputs, summary, PR comment. Parsing,
+ * decisions and string building live in the modules named here.
  */
 async function main_run() {
     const logger = actions_logger/* actionsLogger */.M;
@@ -48903,194 +49116,29 @@ async function main_run() {
         const inputs = getInputs();
         const ctx = readRunContext();
         const preview = previewContext(inputs, ctx.eventName, ctx.eventPath);
+        const session = new DockerSession(ctx.runnerTemp, logger);
         const cwd = external_node_path_default().resolve(ctx.workspace, inputs.workingDirectory);
         const spec = await logger.group('Read the ImageSpec', async () => readSpec(inputs, cwd, logger));
         if (!inputs.dryRun && (await stopForFork(inputs, spec, preview)))
             return;
         if (isCleanupRun(inputs.cleanup, preview))
-            return await cleanup(spec, inputs, ctx, preview, logger);
+            return await cleanup(spec, inputs, ctx, preview, session, logger);
         const chains = await logger.group('Compute flytekit tags', () => tagChains(spec, inputs.registries, cwd, logger));
-        const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(await ensureDir(ctx.runnerTemp), 'imagespec-'));
+        await (0,promises_.mkdir)(ctx.runnerTemp, { recursive: true });
+        const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(ctx.runnerTemp, 'imagespec-'));
         const settings = buildSettings(inputs, ctx);
         const results = inputs.dryRun
             ? await dryRun(chains, settings, cwd, workDir, logger)
-            : await buildAll(chains, inputs, settings, ctx, cwd, workDir, logger, preview);
-        const main = results[results.length - 1];
-        const tops = chains.map((chain) => results.find((r) => r.image === chain[chain.length - 1]?.tagged.image));
-        setOutputs(main, tops);
+            : await buildAll(chains, { inputs, settings, ctx, cwd, workDir, session, preview, logger });
+        // The last image of each chain is the one the spec names; nested bases come before it.
+        const tops = chains.map((chain) => results.find((r) => r.image === chain.at(-1)?.tagged.image));
+        setOutputs(tops[0], tops);
         await writeSummary(summaryMarkdown(tops, inputs.spec, inputs.dryRun) + previewSummaryMarkdown(tops));
-        if (inputs.comment && preview.pr && tops.some((r) => r.previewImage)) {
-            const target = {
-                apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com',
-                token: inputs.githubToken,
-                repository: ctx.repository,
-                prNumber: preview.pr.number,
-            };
-            await upsertComment(target, commentBody(tops, preview.pr.headSha), logger).catch((err) => logger.warning((0,errors/* errorMessage */.gJ)(err)));
-        }
+        await commentOnPullRequest(inputs, ctx, preview, tops, logger);
     }
     catch (err) {
         lib_core/* setFailed */.C1(`imagespec-action failed: ${(0,errors/* errorMessage */.gJ)(err)}`);
     }
-}
-/** True when this is a fork pull request whose registry needs an OIDC token or a secret (then nothing is pushed). */
-async function stopForFork(inputs, spec, preview) {
-    if (!(0,github_oidc/* isForkPullRequest */.B7)())
-        return false;
-    const registries = specsForRegistries(spec, inputs.registries).flatMap((s) => s.registry ? [s.registry] : []);
-    const auth = {
-        username: inputs.username,
-        password: inputs.password,
-        awsRoleToAssume: inputs.aws.roleToAssume,
-        gcpAuth: inputs.gcp.auth,
-    };
-    const reasons = forkBlockers(registries, auth);
-    if (reasons.length === 0)
-        return false;
-    const message = forkMessage(reasons, preview.pr);
-    if (inputs.failOnFork)
-        throw new errors/* ActionError */.lZ(message);
-    lib_core/* notice */.lm(message);
-    await writeSummary(`### ImageSpec image\n\nSkipped: ${message}\n`);
-    return true;
-}
-/** `cleanup: pr` on a closed pull request: delete its preview tags in every registry; build nothing. */
-async function cleanup(spec, inputs, ctx, preview, logger) {
-    const ambient = process.env.DOCKER_CONFIG || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
-    let jobConfig;
-    const jobConfigDir = () => (jobConfig ??= (0,docker_login/* createDockerConfigDir */.u1)(ctx.runnerTemp, { logger }).then((dir) => {
-        lib_core/* saveState */.LZ(state/* STATE */.c.dockerConfig, dir);
-        return dir;
-    }));
-    const reports = [];
-    for (const target of specsForRegistries(spec, inputs.registries)) {
-        if (!target.registry)
-            throw new errors/* ActionError */.lZ('cleanup: pr needs a registry: set registry in the spec or as an input.');
-        const registry = target.registry;
-        const connection = await logger.group(`Connect to ${registry}`, () => connectRegistry(registry, authInputs(inputs, ctx), ambient, jobConfigDir, logger));
-        reports.push(await logger.group(`Clean up ${registry}/${target.name}`, () => cleanupRepository({ registry, name: target.name }, preview.pr?.number ?? 0, connection, inputs.dryRun, logger)));
-    }
-    await writeSummary(cleanupSummaryMarkdown(reports));
-}
-async function ensureDir(dir) {
-    await (0,promises_.mkdir)(dir, { recursive: true });
-    return dir;
-}
-function readSpec(inputs, cwd, logger) {
-    const { spec, warnings } = resolveSpec({
-        specFile: inputs.spec,
-        inline: inputs.inline,
-        cwd,
-        hostArch: external_node_os_default().arch(),
-    });
-    for (const w of warnings)
-        logger.warning(w);
-    logger.info(`name: ${spec.name}, registry: ${spec.registry ?? '(none)'}, platform: ${spec.platform}`);
-    return spec;
-}
-/** For each registry: the image chain (nested bases first), each with its flytekit tag. */
-async function tagChains(spec, registries, cwd, logger) {
-    const chains = [];
-    for (const target of specsForRegistries(spec, registries)) {
-        const jobs = [];
-        for (const s of imageChain(target)) {
-            const tagged = await computeTag(s, cwd);
-            const base = jobs[jobs.length - 1]?.tagged.image;
-            jobs.push({ spec: s, tagged, ...(base ? { baseImage: base } : {}) });
-            logger.info(`${tagged.image}  (_F_IMG_ID ${tagged.id})`);
-            logger.debug(`hashed: ${tagged.hashInput}`);
-        }
-        chains.push(jobs);
-    }
-    return chains;
-}
-function buildSettings(inputs, ctx) {
-    let python;
-    return {
-        installer: inputs.installer,
-        flytekitRequirement: flytekitRequirement(inputs.flytekitVersion),
-        defaultPythonVersion: () => (python ??= runnerPythonVersion()),
-        push: inputs.push,
-        force: inputs.force,
-        onCheckError: inputs.onCheckError,
-        plan: buildPlanDefaults(inputs, github_ociLabels(ctx, new Date())),
-        buildxVersion: inputs.buildxVersion,
-    };
-}
-/**
- * flytekit installs the building machine's Python when python_version is unset; the runner stands in for that
- * machine (it is where `pyflyte register` would run).
- */
-async function runnerPythonVersion() {
-    try {
-        const r = await (0,docker_exec/* exec */.m0)('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
-        if (r.exitCode === 0 && /^\d+\.\d+$/.test(r.stdout.trim()))
-            return r.stdout.trim();
-    }
-    catch {
-        // no python3 on the runner
-    }
-    return '3.12';
-}
-async function dryRun(chains, settings, cwd, workDir, logger) {
-    const results = [];
-    for (const job of chains.flat()) {
-        const context = await writeContext(job, settings, { cwd, workDir });
-        const { readFile } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 1455, 23));
-        await logger.group(`Dockerfile for ${job.tagged.image}`, async () => logger.info(await readFile(context.dockerfile, 'utf8')));
-        results.push({
-            registry: job.spec.registry ?? '',
-            image: job.tagged.image,
-            tag: job.tagged.tag,
-            specId: job.tagged.id,
-            digest: '',
-            built: false,
-            pushed: false,
-            dockerfile: context.dockerfile,
-        });
-    }
-    return results;
-}
-function authInputs(inputs, ctx) {
-    return {
-        username: inputs.username,
-        password: inputs.password,
-        githubToken: inputs.githubToken,
-        actor: ctx.actor,
-        aws: inputs.aws,
-        ecr: inputs.ecr,
-        gcp: inputs.gcp,
-    };
-}
-async function buildAll(chains, inputs, settings, ctx, cwd, workDir, logger, preview) {
-    const ambient = process.env.DOCKER_CONFIG || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
-    let jobConfig;
-    // One DOCKER_CONFIG per job, made on first need and removed by the post step: never the user's own config.
-    const jobConfigDir = () => (jobConfig ??= (0,docker_login/* createDockerConfigDir */.u1)(ctx.runnerTemp, { logger }).then((dir) => {
-        lib_core/* saveState */.LZ(state/* STATE */.c.dockerConfig, dir);
-        return dir;
-    }));
-    const results = [];
-    for (const chain of chains) {
-        const registry = chain[chain.length - 1]?.spec.registry;
-        const connection = registry
-            ? await logger.group(`Connect to ${registry}`, () => connectRegistry(registry, authInputs(inputs, ctx), ambient, jobConfigDir, logger))
-            : undefined;
-        if (connection)
-            logger.info(`Registry: ${connection.describe}`);
-        const registries = JSON.parse(lib_core/* getState */.Gu(state/* STATE */.c.registries) || '[]');
-        if (registry)
-            lib_core/* saveState */.LZ(state/* STATE */.c.registries, JSON.stringify([...registries, registry.split('/')[0]]));
-        for (const job of chain) {
-            const configDir = connection?.needsDockerConfig || !inputs.push ? await jobConfigDir() : ambient;
-            results.push(await buildImage(job, settings, { cwd, workDir, docker: { configDir, logger }, connection, logger }));
-        }
-        const top = results[results.length - 1];
-        if (connection && inputs.push && top) {
-            await tagChainImage(top, chain[chain.length - 1], preview, connection, logger);
-        }
-    }
-    return results;
 }
 
 
