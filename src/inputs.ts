@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import type { AwsInputs, EcrRepositoryInputs } from './auth/ecr.js'
 import type { GcpInputs } from './auth/gar.js'
 import { InputError } from './errors.js'
-import { keyValues } from './plan-inputs.js'
+import { keyValues, type PlanInputs } from './plan-inputs.js'
 import { INLINE_FIELDS, parseLines } from './spec/inline.js'
 
 /**
@@ -12,7 +12,8 @@ import { INLINE_FIELDS, parseLines } from './spec/inline.js'
 export type Installer = 'uv' | 'pip'
 export type OnCheckError = 'fail' | 'build'
 
-export interface ActionInputs {
+/** The buildx inputs (network, build-args, secrets, cache…) are declared with their parser in plan-inputs.ts. */
+export interface ActionInputs extends PlanInputs {
   spec: string
   workingDirectory: string
   /** Raw text of the inline spec inputs that were set, by input name. */
@@ -24,16 +25,6 @@ export interface ActionInputs {
   push: boolean
   force: boolean
   onCheckError: OnCheckError
-  network: string
-  buildArgs: string[]
-  secrets: string[]
-  builder: string
-  cacheFrom: string[]
-  cacheTo: string[]
-  provenance: string
-  sbom: string
-  labels: string[]
-  noCache: boolean
   buildxVersion: string
   username: string
   password: string
