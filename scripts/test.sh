@@ -14,6 +14,9 @@ projects=(unit e2e)
 if [ "${1:-}" = unit ] || [ "${1:-}" = e2e ]; then projects=("$1"); shift; fi
 
 if [[ " ${projects[*]} " == *" e2e "* ]]; then
+  # When the tests end, the machine's /etc/hosts and trust stores go back to how they were (the engine keeps
+  # running, so the next run starts in seconds).
+  trap 'bash scripts/e2e/down.sh --keep-docker >/dev/null 2>&1 || echo "scripts/e2e/down.sh did not finish" >&2' EXIT
   bash scripts/e2e/up.sh
   # The end-to-end tests run the bundle, as the runner does: make sure it is the bundle of this source.
   npm run --silent bundle >/dev/null
