@@ -8,7 +8,8 @@ import { STATE } from './state.js'
 /**
  * Where docker keeps credentials for this job. The job's own DOCKER_CONFIG is made on first need (a login, a
  * local load) under the runner's temp folder, never the user's ~/.docker, and recorded for the post step, which
- * logs out of every registry recorded here and deletes the folder.
+ * logs out of every registry recorded here and deletes the folder. It starts with a copy of the runner's logins
+ * (an earlier step's login to a private base image registry keeps working); this action's logins go only there.
  */
 export class DockerSession {
   readonly ambientConfigDir = process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker')
@@ -22,7 +23,7 @@ export class DockerSession {
 
   /** The job's DOCKER_CONFIG, created the first time it is asked for. */
   jobConfigDir = (): Promise<string> =>
-    (this.jobConfig ??= createDockerConfigDir(this.runnerTemp, { logger: this.logger }).then((dir) => {
+    (this.jobConfig ??= createDockerConfigDir(this.runnerTemp, { logger: this.logger, inheritCredentials: true }).then((dir) => {
       core.saveState(STATE.dockerConfig, dir)
       return dir
     }))

@@ -79,6 +79,18 @@ describe('createDockerConfigDir', () => {
     expect(config).not.toHaveProperty('credsStore')
   })
 
+  test('inherits the runner\'s logins and credential helpers when asked, never its credsStore', async () => {
+    const source = await runnerDockerDir()
+    const dir = await createDockerConfigDir(await dirs.make(), {
+      sourceConfigDir: source,
+      inheritCredentials: true,
+    })
+    const config = await readConfig(dir)
+    expect(config.auths).toEqual({ 'ghcr.io': { auth: basicAuth('someone', 'their-password') } })
+    expect(config.credHelpers).toEqual({ 'us-docker.pkg.dev': 'gcloud' })
+    expect(config).not.toHaveProperty('credsStore')
+  })
+
   test('works when the runner has no Docker config, and warns on a broken one', async () => {
     const empty = await dirs.make()
     expect(

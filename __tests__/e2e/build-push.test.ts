@@ -235,6 +235,49 @@ print(tag(child))
   }, 300_000)
 })
 
+describe('one spec, several registries', () => {
+  test('each registry gets the image under its own flytekit tag, and output images maps them', async () => {
+    const ws = mkdtempSync(path.join(os.tmpdir(), 'e2e-multi-'))
+    const stamp = Date.now().toString(36)
+    const registries = [`${env.E2E_REGISTRY}/east-${stamp}`, `${env.E2E_REGISTRY}/west-${stamp}`]
+    writeFileSync(path.join(ws, 'imagespec.yaml'), 'name: multi\npackages: [ispec-demo-b==1.0]\n')
+    const inputs = {
+      ...BASE_INPUTS,
+      registries: registries.join('\n'),
+      'base-image': env.E2E_BASE_IMAGE as string,
+      'pip-index': env.E2E_PIP_INDEX as string,
+      'flytekit-version': 'none',
+    }
+    const { main } = await runAction(inputs, { workspace: ws })
+    expect({ exitCode: main.exitCode, log: main.exitCode === 0 ? '' : main.log.slice(-3000) }).toEqual({
+      exitCode: 0,
+      log: '',
+    })
+    // flytekit hashes the registry, so each gets its own tag: computed by Python from the literal dicts.
+    const script = `
+import base64, hashlib, json, sys
+for r in json.loads(sys.argv[1]):
+    d = {'name': 'multi', 'registry': r, 'packages': ['ispec-demo-b==1.0'], 'base_image': ${JSON.stringify(env.E2E_BASE_IMAGE)}, 'platform': 'linux/amd64', 'pip_index': ${JSON.stringify(env.E2E_PIP_INDEX)}}
+    print(r + '/multi:' + base64.urlsafe_b64encode(hashlib.md5(str(d).encode()).digest()).decode().rstrip('=').replace('-', '_'))
+`
+    const expected = execFileSync('python3', ['-c', script, JSON.stringify(registries)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+    const images = JSON.parse(main.outputs.images as string) as Record<
+      string,
+      { image: string; digest: string; built: boolean }
+    >
+    expect(Object.keys(images)).toEqual(registries)
+    for (const [i, registry] of registries.entries()) {
+      const entry = images[registry]
+      expect(entry?.image).toBe(expected[i])
+      expect(entry?.built).toBe(true)
+      expect(await registryDigest(entry?.image as string)).toBe(entry?.digest)
+    }
+    expect(main.outputs.image).toBe(expected[0])
+  }, 300_000)
+})
+
 describe('login and failure paths', () => {
   const authRegistry = `${env.E2E_AUTH_REGISTRY}/e2e-${Date.now().toString(36)}`
   const small = (registry: string) => ({

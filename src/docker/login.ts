@@ -21,6 +21,13 @@ export interface CreateDockerConfigOptions {
   sourceConfigDir?: string
   /** Copy the source config's `credHelpers` (e.g. one `gcloud auth configure-docker` wrote). Default false. */
   keepCredHelpers?: boolean
+  /**
+   * Also copy the runner's `auths` and `credHelpers`, so registries an earlier step logged in to (a private base
+   * image, say) keep working inside the job's config. The copy lives in the job's folder and goes with it; logins
+   * made by this action overwrite the entries of their own registries. `credsStore` is never copied: a login into
+   * it would put this job's tokens into the runner's keychain, outliving the job.
+   */
+  inheritCredentials?: boolean
   logger?: Logger
 }
 
@@ -28,7 +35,7 @@ export interface CreateDockerConfigOptions {
  * Makes `<runnerTemp>/imagespec-docker-XXXXXX` with a config.json holding no credentials. From the runner's own
  * config it carries over only what docker needs to keep working the same way: the current context and proxy
  * settings, links to its CLI plugins (a buildx that setup-buildx installed there), its builders (`buildx/`) and
- * contexts, and, only when asked, its credential helpers. `auths` and `credsStore` are never copied.
+ * contexts, and, only when asked, its credential helpers and logins. `credsStore` is never copied.
  */
 export async function createDockerConfigDir(
   runnerTemp: string,
@@ -42,7 +49,7 @@ export async function createDockerConfigDir(
     logger.warning(`Ignoring the runner's Docker config in ${source}: ${errorMessage(err)}`)
     return {} as DockerConfigFile
   })
-  await writeConfig(dir, carriedOver(inherited, options.keepCredHelpers ?? false))
+  await writeConfig(dir, carriedOver(inherited, options))
   await linkFromSource(source, dir, logger)
   logger.debug(`DOCKER_CONFIG for this job: ${dir}`)
   return dir
@@ -53,11 +60,13 @@ export function dockerEnv(configDir: string): Record<string, string> {
   return { DOCKER_CONFIG: configDir }
 }
 
-function carriedOver(config: DockerConfigFile, keepCredHelpers: boolean): DockerConfigFile {
+function carriedOver(config: DockerConfigFile, options: CreateDockerConfigOptions): DockerConfigFile {
   const out: DockerConfigFile = {}
   if (typeof config.currentContext === 'string') out.currentContext = config.currentContext
   if (config.proxies !== undefined) out.proxies = config.proxies
-  if (keepCredHelpers && config.credHelpers) out.credHelpers = { ...config.credHelpers }
+  const helpers = options.keepCredHelpers || options.inheritCredentials
+  if (helpers && config.credHelpers) out.credHelpers = { ...config.credHelpers }
+  if (options.inheritCredentials && config.auths) out.auths = { ...config.auths }
   return out
 }
 
