@@ -42,7 +42,17 @@ export interface JobEnv {
   docker: DockerContext
   connection: RegistryConnection | undefined
   logger: Logger
+  /** The docker steps; the real buildx ones unless a test passes its own. */
+  builder?: Builder
 }
+
+/** The two docker steps of a build: check the builder against the plan, then run the build. */
+export interface Builder {
+  prepare: typeof prepareBuilder
+  run: typeof runBuild
+}
+
+const BUILDX: Builder = { prepare: prepareBuilder, run: runBuild }
 
 /** Writes the Dockerfile and context of one image into a fresh folder under workDir. */
 export async function writeContext(
@@ -103,6 +113,7 @@ async function buildAndPush(
   env: JobEnv,
 ): Promise<{ digest: string; seconds: number; dockerfile: string }> {
   const { logger } = env
+  const builder = env.builder ?? BUILDX
   const context = await writeContext(job, settings, env)
   if (settings.push && !job.spec.registry) {
     throw new ActionError(
@@ -122,13 +133,13 @@ async function buildAndPush(
     metadataFile: path.join(path.dirname(context.contextDir), 'metadata.json'),
     secrets: secretsFor(context, settings),
   }
-  await prepareBuilder(env.docker, { plan, installVersion: settings.buildxVersion })
+  await builder.prepare(env.docker, { plan, installVersion: settings.buildxVersion })
   if (settings.push && env.connection) {
     await env.connection.prepareRepository(job.spec.name)
     await env.connection.loginForPush(env.docker.configDir)
   }
   const started = Date.now()
-  const result = await logger.group(`Build ${job.tagged.image}`, () => runBuild(env.docker, plan))
+  const result = await logger.group(`Build ${job.tagged.image}`, () => builder.run(env.docker, plan))
   return {
     digest: result.digest ?? '',
     seconds: (Date.now() - started) / 1000,
