@@ -235,6 +235,33 @@ print(tag(child))
   }, 300_000)
 })
 
+describe('the apt cache mount', () => {
+  test('keeps downloaded packages: a later build installs them without downloading them again', async () => {
+    const ws = mkdtempSync(path.join(os.tmpdir(), 'e2e-apt-'))
+    const registry = `${env.E2E_REGISTRY}/apt-${Date.now().toString(36)}`
+    const inputs = (apt: string) => ({
+      ...BASE_INPUTS,
+      spec: '',
+      name: 'apt',
+      registry,
+      'base-image': env.E2E_BASE_IMAGE as string,
+      'apt-packages': apt,
+      'flytekit-version': 'none',
+    })
+    const first = await runStep(inputs('jq'), { workspace: ws })
+    expect(first.exitCode).toBe(0)
+    // Another package list makes a new RUN step, so apt really runs again; jq must come from the cache mount.
+    const second = await runStep(inputs('jq\nfile'), { workspace: ws })
+    expect({ exitCode: second.exitCode, log: second.exitCode === 0 ? '' : second.log.slice(-3000) }).toEqual({
+      exitCode: 0,
+      log: '',
+    })
+    expect(second.log).toMatch(/Unpacking jq /)
+    expect(second.log).toMatch(/Unpacking file /)
+    expect(second.log).not.toMatch(/Get:\d+ \S+ \S+ \S+ jq /)
+  }, 300_000)
+})
+
 describe('one spec, several registries', () => {
   test('each registry gets the image under its own flytekit tag, and output images maps them', async () => {
     const ws = mkdtempSync(path.join(os.tmpdir(), 'e2e-multi-'))
