@@ -5,6 +5,7 @@ import { ecrRepositoryName, parseRegistry, type EcrRegistry } from '../../src/cl
 import { MemoryLogger } from '../../src/log.js'
 import { addImageTags } from '../../src/preview/apply-tags.js'
 import { cleanupRepository } from '../../src/preview/cleanup.js'
+import { previewTagMatcher } from '../../src/preview/tags.js'
 import * as awsEcr from '../support/standins/aws-ecr.js'
 
 // The real AWS SDK (SigV4, JSON 1.1) against the ECR stand-in: BatchGetImage + PutImage to tag, ListImages +
@@ -125,7 +126,7 @@ describe('preview tags on ECR', () => {
     })
     const report = await cleanupRepository(
       { registry: REGISTRY, name: 'app' },
-      5,
+      previewTagMatcher([], 5),
       connection(),
       false,
       new MemoryLogger(),
@@ -144,7 +145,7 @@ describe('preview tags on ECR', () => {
     await startEcr('MUTABLE', { [`team/app:${FLYTE}`]: IMAGE, 'team/app:pr-5': IMAGE })
     const dry = await cleanupRepository(
       { registry: REGISTRY, name: 'app' },
-      5,
+      previewTagMatcher([], 5),
       connection(),
       true,
       new MemoryLogger(),
@@ -163,7 +164,7 @@ describe('preview tags on ECR', () => {
     }) as never
     const report = await cleanupRepository(
       { registry: REGISTRY, name: 'app' },
-      5,
+      previewTagMatcher([], 5),
       conn,
       false,
       new MemoryLogger(),

@@ -4,6 +4,8 @@ import { parsePullRequestEvent } from '../../src/preview/pull-request.js'
 import {
   expandTagPattern,
   isPreviewTagOf,
+  previewTagMatcher,
+  previewTagRegExp,
   tagsForImage,
   validateTagPatterns,
 } from '../../src/preview/tags.js'
@@ -88,6 +90,93 @@ describe('tag patterns', () => {
   })
 })
 
+describe('cleanup matchers for preview-tags patterns', () => {
+  const FLYTE = 'AbC_12dEf34GhI56jKl78m'
+  const SHA64 = `${SHA}${'0123456789abcdef01234567'}`
+
+  test.each<[string, string, boolean]>([
+    ['pr-{pr}', 'pr-7', true],
+    ['pr-{pr}', 'pr-70', false],
+    ['pr-{pr}', 'pr-17', false],
+    ['pr-{pr}', 'pr-7-3f1c0a9', false],
+    ['pr-{pr}', 'xpr-7', false],
+    ['preview-{pr}-{short_sha}', 'preview-7-3f1c0a9', true],
+    ['preview-{pr}-{short_sha}', 'preview-7-0badc0d', true],
+    ['preview-{pr}-{short_sha}', 'preview-70-3f1c0a9', false],
+    ['preview-{pr}-{short_sha}', 'preview-7-3f1c0a', false],
+    ['preview-{pr}-{short_sha}', 'preview-7-3f1c0a98', false],
+    ['preview-{pr}-{short_sha}', 'preview-7-3F1C0A9', false],
+    ['preview-{pr}-{short_sha}', 'preview-7-zzzzzzz', false],
+    ['preview-{pr}-{short_sha}', 'preview-7', false],
+    ['preview-{pr}-{short_sha}', 'pr-7', false],
+    ['{pr}-{sha}', `7-${SHA}`, true],
+    ['{pr}-{sha}', `7-${SHA64}`, true],
+    ['{pr}-{sha}', `7-${SHA.slice(0, 39)}`, false],
+    ['{pr}-{sha}', `77-${SHA}`, false],
+    ['{pr}{short_sha}', '73f1c0a9', true],
+    ['{pr}{short_sha}', '703f1c0a9', false],
+    ['{pr}{short_sha}', '03f1c0a9', false],
+    ['preview-{pr}-{tag}', `preview-7-${FLYTE}`, true],
+    ['preview-{pr}-{tag}', 'preview-7-v1.2_x-y', true],
+    ['preview-{pr}-{tag}', `preview-70-${FLYTE}`, false],
+    ['preview-{pr}-{tag}', 'preview-7-', false],
+    ['{tag}-pr{pr}', `${FLYTE}-pr7`, true],
+    ['{tag}-pr{pr}', `${FLYTE}-pr17`, false],
+    ['{tag}-pr{pr}', `${FLYTE}-pr7x`, false],
+    ['{tag}.{pr}.{tag}', `${FLYTE}.7.${FLYTE}`, true],
+    ['{tag}.{pr}.{tag}', `${FLYTE}.7.other`, false],
+    ['v1.{pr}', 'v1.7', true],
+    ['v1.{pr}', 'v1x7', false],
+    ['v1.{pr}', 'v1.70', false],
+    ['pr-{pr}-{pr}', 'pr-7-7', true],
+    ['pr-{pr}-{pr}', 'pr-7-70', false],
+  ])('%s for #7: %s -> %s', (pattern, tag, expected) => {
+    expect(previewTagMatcher([pattern], 7).matches(tag)).toBe(expected)
+  })
+
+  test('several patterns: a tag of any of them goes, nothing else', () => {
+    const m = previewTagMatcher(['preview-{pr}-{short_sha}', 'pr{pr}'], 7)
+    expect(
+      ['preview-7-3f1c0a9', 'pr7', 'pr-7', 'pr70', 'preview-70-3f1c0a9', FLYTE].filter(m.matches),
+    ).toEqual(['preview-7-3f1c0a9', 'pr7'])
+    expect(m).toMatchObject({ prNumber: 7, usable: 2, ignored: [] })
+  })
+
+  test('no preview-tags input: the default pr-<n> and pr-<n>-*, as before', () => {
+    const m = previewTagMatcher([], 42)
+    expect(
+      ['pr-42', 'pr-42-3f1c0a9', 'pr-42-anything', 'pr-420', 'pr-4', 'xpr-42'].filter(m.matches),
+    ).toEqual(['pr-42', 'pr-42-3f1c0a9', 'pr-42-anything'])
+    expect(m.ignored).toEqual([])
+  })
+
+  test('`none` matches nothing', () => {
+    const m = previewTagMatcher(['none'], 7)
+    expect(m.usable).toBe(0)
+    expect(['pr-7', 'pr-7-3f1c0a9', 'none'].some(m.matches)).toBe(false)
+  })
+
+  test.each([
+    ['{tag}', /no \{pr\}/],
+    ['preview-{short_sha}', /no \{pr\}/],
+    ['latest', /no \{pr\}/],
+    ['{tag}{pr}', /not set off/],
+    ['pr{pr}{tag}', /not set off/],
+    ['{tag}-1{pr}', /not set off/],
+    ['{pr}{short_sha}-{tag}', /not set off/],
+  ])('%s is never deleted by', (pattern, reason) => {
+    expect(previewTagRegExp(pattern, 7).reason).toMatch(reason)
+    const m = previewTagMatcher([pattern, 'pr-{pr}'], 7)
+    expect(m.ignored).toEqual([{ pattern, reason: expect.stringMatching(reason) }])
+    expect(m.usable).toBe(1)
+    expect(m.matches('pr-7')).toBe(true)
+  })
+
+  test('an unknown placeholder is an input error', () => {
+    expect(() => previewTagMatcher(['pr-{branch}'], 7)).toThrow(InputError)
+  })
+})
+
 describe('pull request events', () => {
   const payload = {
     action: 'opened',
@@ -138,7 +227,7 @@ describe('cleanup plan', () => {
   ])
 
   test('by digest: keeps images another tag names, deletes the rest', () => {
-    expect(planCleanup(tags, 42, true)).toEqual({
+    expect(planCleanup(tags, (t) => isPreviewTagOf(t, 42), true)).toEqual({
       delete: [{ digest: B, tags: ['pr-42-2222222'] }],
       keep: [
         { digest: A, tags: ['pr-42', 'pr-42-1111111'], sharedWith: ['FlyteTag'] },
@@ -147,8 +236,33 @@ describe('cleanup plan', () => {
     })
   })
 
+  test('with a custom pattern: only its tags count as preview tags; the default ones are other tags', () => {
+    const custom = new Map([
+      ['FlyteTag', A],
+      ['preview-42-1111111', A],
+      ['pr-42', B],
+      ['preview-42-2222222', B],
+      ['preview-42-3333333', C],
+      ['preview-420-3333333', C],
+    ])
+    expect(planCleanup(custom, previewTagMatcher(['preview-{pr}-{short_sha}'], 42).matches, true)).toEqual({
+      delete: [],
+      keep: [
+        { digest: A, tags: ['preview-42-1111111'], sharedWith: ['FlyteTag'] },
+        { digest: B, tags: ['preview-42-2222222'], sharedWith: ['pr-42'] },
+        { digest: C, tags: ['preview-42-3333333'], sharedWith: ['preview-420-3333333'] },
+      ],
+    })
+    const byTag = planCleanup(custom, previewTagMatcher(['preview-{pr}-{short_sha}'], 42).matches, false)
+    expect(byTag.delete.flatMap((g) => g.tags).sort()).toEqual([
+      'preview-42-1111111',
+      'preview-42-2222222',
+      'preview-42-3333333',
+    ])
+  })
+
   test('by tag (ECR, Artifact Registry): every preview tag goes, other tags stay', () => {
-    const plan = planCleanup(tags, 42, false)
+    const plan = planCleanup(tags, (t) => isPreviewTagOf(t, 42), false)
     expect(plan.keep).toEqual([])
     expect(plan.delete.flatMap((g) => g.tags).sort()).toEqual([
       'pr-42',

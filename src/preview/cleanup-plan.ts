@@ -1,9 +1,8 @@
-import { isPreviewTagOf } from './tags.js'
-
 /**
- * What `cleanup: pr` does with a repository's tags, decided without touching the registry. Preview tags are
- * grouped by the image they name. Where deleting means deleting the image by digest (the distribution API), an
- * image that a non-preview tag (the flytekit tag, `latest`, another pull request's tag) also names is kept.
+ * What `cleanup: pr` does with a repository's tags, decided without touching the registry. Preview tags (those
+ * `isPreviewTag` accepts: see `previewTagMatcher`) are grouped by the image they name. Where deleting means
+ * deleting the image by digest (the distribution API), an image that a non-preview tag (the flytekit tag,
+ * `latest`, another pull request's tag) also names is kept.
  */
 export interface CleanupGroup {
   digest: string
@@ -23,13 +22,13 @@ export interface CleanupPlan {
 
 export function planCleanup(
   tags: ReadonlyMap<string, string>,
-  prNumber: number,
+  isPreviewTag: (tag: string) => boolean,
   deletesByDigest: boolean,
 ): CleanupPlan {
   const byDigest = new Map<string, { preview: string[]; other: string[] }>()
   for (const [tag, digest] of [...tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const entry = byDigest.get(digest) ?? { preview: [], other: [] }
-    ;(isPreviewTagOf(tag, prNumber) ? entry.preview : entry.other).push(tag)
+    ;(isPreviewTag(tag) ? entry.preview : entry.other).push(tag)
     byDigest.set(digest, entry)
   }
   const plan: CleanupPlan = { delete: [], keep: [] }

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js'
 import { planCleanup, type CleanupGroup, type KeptGroup } from './cleanup-plan.js'
 import type { PreviewContext } from './context.js'
 import { tagStore } from './tag-store.js'
+import type { PreviewTagMatcher } from './tags.js'
 
 /**
  * `cleanup: pr` on a closed pull request: find the pull request's preview tags in each image repository and
@@ -25,16 +26,17 @@ export interface CleanupReport {
 
 export async function cleanupRepository(
   image: { registry: string; name: string },
-  prNumber: number,
+  matcher: PreviewTagMatcher,
   connection: RegistryConnection,
   dryRun: boolean,
   logger: Logger,
 ): Promise<CleanupReport> {
+  const { prNumber } = matcher
   const repository = `${image.registry}/${image.name}`
   if (!connection.api)
     throw new ActionError(`Cannot clean up ${repository}: no registry API for ${connection.describe}.`)
   const store = tagStore(image.registry, connection.api, logger)
-  const plan = planCleanup(await store.listTags(image.name), prNumber, store.deletesByDigest)
+  const plan = planCleanup(await store.listTags(image.name), matcher.matches, store.deletesByDigest)
   const report: CleanupReport = { repository, prNumber, dryRun, deleted: [], gone: [], kept: plan.keep }
   for (const k of plan.keep) {
     logger.info(

@@ -60,8 +60,11 @@ export function readPullRequest(eventName: string, eventPath: string): PullReque
   return parsePullRequestEvent(eventName, payload)
 }
 
+/** How many characters of the head commit `{short_sha}` keeps. */
+export const SHORT_SHA_LENGTH = 7
+
 export function shortSha(sha: string): string {
-  return sha.slice(0, 7)
+  return sha.slice(0, SHORT_SHA_LENGTH)
 }
 
 function repoName(side: Record<string, unknown> | undefined): string | undefined {

@@ -13,6 +13,7 @@ import { cleanupRepository, cleanupSummaryMarkdown } from './cleanup.js'
 import { commentBody, upsertComment } from './comment.js'
 import type { PreviewContext } from './context.js'
 import { forkBlockers, forkMessage } from './fork.js'
+import { previewTagMatcher } from './tags.js'
 
 /** The pull-request parts of a run: the fork stop, cleanup on close, and the preview comment. */
 
@@ -50,6 +51,15 @@ export async function cleanup(
   session: DockerSession,
   logger: Logger,
 ): Promise<void> {
+  const matcher = previewTagMatcher(preview.tags.previewTags, preview.pr?.number ?? 0)
+  for (const { pattern, reason } of matcher.ignored) {
+    logger.warning(
+      `cleanup: pr does not delete tags made by the preview-tags pattern '${pattern}': ${reason}.`,
+    )
+  }
+  if (matcher.usable === 0) {
+    logger.info('cleanup: pr has no preview-tags pattern to match (with `none`, no preview tags are made)')
+  }
   const reports = []
   for (const target of specsForRegistries(spec, inputs.registries)) {
     if (!target.registry) {
@@ -58,10 +68,9 @@ export async function cleanup(
     const registry = target.registry
     const connection = await connect(registry, inputs, ctx, session, logger)
     const repo = { registry, name: target.name }
-    const pr = preview.pr?.number ?? 0
     reports.push(
       await logger.group(`Clean up ${registry}/${target.name}`, () =>
-        cleanupRepository(repo, pr, connection, inputs.dryRun, logger),
+        cleanupRepository(repo, matcher, connection, inputs.dryRun, logger),
       ),
     )
   }
