@@ -311,6 +311,60 @@ describe('preview images on a pull request', () => {
   })
 })
 
+describe('cleanup with custom preview-tags patterns', () => {
+  const CUSTOM = { ...INPUTS, 'preview-tags': 'preview-{pr}-{short_sha}\nstaging-{short_sha}' }
+  let flytekitImage = ''
+  let digest = ''
+  const others: Record<string, string> = {}
+  let mine = ''
+
+  beforeAll(async () => {
+    const run = await runStep(CUSTOM, { workspace, env: prEvent('opened', 12, SHA_A) })
+    expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : run.log.slice(-3000) }).toEqual({
+      exitCode: 0,
+      log: '',
+    })
+    flytekitImage = run.outputs.image as string
+    digest = run.outputs.digest as string
+    expect(JSON.parse(run.outputs.tags as string)).toEqual([
+      flytekitImage,
+      `${REPO}:preview-12-a1b2c3d`,
+      `${REPO}:staging-a1b2c3d`,
+    ])
+    mine = await pushTinyImage('preview-12-0badc0d', 'custom preview of #12')
+    for (const tag of ['preview-120-0badc0d', 'preview-12-old', 'pr-12', 'staging-0badc0d'])
+      others[tag] = await pushTinyImage(tag, `not #12's: ${tag}`)
+  }, 300_000)
+
+  test('deletes exactly the tags the patterns with {pr} make for the pull request; warns about the others', async () => {
+    const before = await tagList()
+    const run = await runStep({ ...CUSTOM, cleanup: 'pr' }, { workspace, env: prEvent('closed', 12, SHA_B) })
+    expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : run.log.slice(-3000) }).toEqual({
+      exitCode: 0,
+      log: '',
+    })
+    expect(run.log).not.toContain('buildx build')
+    expect(run.log).toContain(
+      "::warning::cleanup: pr does not delete tags made by the preview-tags pattern 'staging-{short_sha}'",
+    )
+    expect(run.log.match(/pattern 'staging-\{short_sha\}'/g)).toHaveLength(1)
+    expect(await digestOf(`${REPO}:preview-12-0badc0d`)).toBeNull()
+    const byDigest = await fetch(`http://${HOST}/v2/${PATH}/app/manifests/${mine}`, {
+      headers: { accept: ACCEPT },
+    })
+    expect(byDigest.status).toBe(404)
+    expect(await tagList()).toEqual(before.filter((t) => t !== 'preview-12-0badc0d'))
+    for (const [tag, d] of Object.entries(others)) expect(await digestOf(`${REPO}:${tag}`)).toBe(d)
+    expect(await digestOf(flytekitImage)).toBe(digest)
+    expect(await digestOf(`${REPO}:preview-12-a1b2c3d`)).toBe(digest)
+    expect(await digestOf(`${REPO}:staging-a1b2c3d`)).toBe(digest)
+    expect(run.summary).toContain('deleted: `preview-12-0badc0d`')
+    expect(run.summary).toContain(
+      `kept: \`preview-12-a1b2c3d\` (\`${digest}\`), because the image is also tagged`,
+    )
+  }, 60_000)
+})
+
 describe('pull requests from forks', () => {
   const ws = mkdtempSync(path.join(os.tmpdir(), 'e2e-fork-'))
   const authRegistry = `${env.E2E_AUTH_REGISTRY}/fork-${Date.now().toString(36)}`
