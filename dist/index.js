@@ -31893,7 +31893,7 @@ const CONFIG_DIR_PREFIX = 'imagespec-docker-';
  * Makes `<runnerTemp>/imagespec-docker-XXXXXX` with a config.json holding no credentials. From the runner's own
  * config it carries over only what docker needs to keep working the same way: the current context and proxy
  * settings, links to its CLI plugins (a buildx that setup-buildx installed there), its builders (`buildx/`) and
- * contexts, and, only when asked, its credential helpers. `auths` and `credsStore` are never copied.
+ * contexts, and, only when asked, its credential helpers and logins. `credsStore` is never copied.
  */
 async function createDockerConfigDir(runnerTemp, options = {}) {
     const source = options.sourceConfigDir ?? process.env.DOCKER_CONFIG ?? (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.homedir)(), '.docker');
@@ -31904,7 +31904,7 @@ async function createDockerConfigDir(runnerTemp, options = {}) {
         logger.warning(`Ignoring the runner's Docker config in ${source}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(err)}`);
         return {};
     });
-    await writeConfig(dir, carriedOver(inherited, options.keepCredHelpers ?? false));
+    await writeConfig(dir, carriedOver(inherited, options));
     await linkFromSource(source, dir, logger);
     logger.debug(`DOCKER_CONFIG for this job: ${dir}`);
     return dir;
@@ -31913,14 +31913,17 @@ async function createDockerConfigDir(runnerTemp, options = {}) {
 function dockerEnv(configDir) {
     return { DOCKER_CONFIG: configDir };
 }
-function carriedOver(config, keepCredHelpers) {
+function carriedOver(config, options) {
     const out = {};
     if (typeof config.currentContext === 'string')
         out.currentContext = config.currentContext;
     if (config.proxies !== undefined)
         out.proxies = config.proxies;
-    if (keepCredHelpers && config.credHelpers)
+    const helpers = options.keepCredHelpers || options.inheritCredentials;
+    if (helpers && config.credHelpers)
         out.credHelpers = { ...config.credHelpers };
+    if (options.inheritCredentials && config.auths)
+        out.auths = { ...config.auths };
     return out;
 }
 /**
@@ -32212,7 +32215,8 @@ var state = __nccwpck_require__(2462);
 /**
  * Where docker keeps credentials for this job. The job's own DOCKER_CONFIG is made on first need (a login, a
  * local load) under the runner's temp folder, never the user's ~/.docker, and recorded for the post step, which
- * logs out of every registry recorded here and deletes the folder.
+ * logs out of every registry recorded here and deletes the folder. It starts with a copy of the runner's logins
+ * (an earlier step's login to a private base image registry keeps working); this action's logins go only there.
  */
 class DockerSession {
     runnerTemp;
@@ -32225,7 +32229,7 @@ class DockerSession {
         this.logger = logger;
     }
     /** The job's DOCKER_CONFIG, created the first time it is asked for. */
-    jobConfigDir = () => (this.jobConfig ??= (0,docker_login/* createDockerConfigDir */.u1)(this.runnerTemp, { logger: this.logger }).then((dir) => {
+    jobConfigDir = () => (this.jobConfig ??= (0,docker_login/* createDockerConfigDir */.u1)(this.runnerTemp, { logger: this.logger, inheritCredentials: true }).then((dir) => {
         lib_core/* saveState */.LZ(state/* STATE */.c.dockerConfig, dir);
         return dir;
     }));
@@ -38704,6 +38708,7 @@ async function listAllFiles(root, cwd, ignore) {
 
 
 
+const BUILDX = { prepare: prepareBuilder, run: runBuild };
 /** Writes the Dockerfile and context of one image into a fresh folder under workDir. */
 async function writeContext(job, settings, env) {
     await (0,promises_.mkdir)(env.workDir, { recursive: true });
@@ -38741,6 +38746,7 @@ function secretsFor(context, settings) {
 }
 async function buildAndPush(job, settings, env) {
     const { logger } = env;
+    const builder = env.builder ?? BUILDX;
     const context = await writeContext(job, settings, env);
     if (settings.push && !job.spec.registry) {
         throw new errors/* ActionError */.lZ(`Cannot push ${job.tagged.image}: the spec has no registry. Set 'registry' (in the spec or as an input), or push: false to build it locally.`);
@@ -38758,13 +38764,13 @@ async function buildAndPush(job, settings, env) {
         metadataFile: external_node_path_default().join(external_node_path_default().dirname(context.contextDir), 'metadata.json'),
         secrets: secretsFor(context, settings),
     };
-    await prepareBuilder(env.docker, { plan, installVersion: settings.buildxVersion });
+    await builder.prepare(env.docker, { plan, installVersion: settings.buildxVersion });
     if (settings.push && env.connection) {
         await env.connection.prepareRepository(job.spec.name);
         await env.connection.loginForPush(env.docker.configDir);
     }
     const started = Date.now();
-    const result = await logger.group(`Build ${job.tagged.image}`, () => runBuild(env.docker, plan));
+    const result = await logger.group(`Build ${job.tagged.image}`, () => builder.run(env.docker, plan));
     return {
         digest: result.digest ?? '',
         seconds: (Date.now() - started) / 1000,
@@ -39103,8 +39109,10 @@ function readPullRequest(eventName, eventPath) {
     }
     return parsePullRequestEvent(eventName, payload);
 }
+/** How many characters of the head commit `{short_sha}` keeps. */
+const SHORT_SHA_LENGTH = 7;
 function shortSha(sha) {
-    return sha.slice(0, 7);
+    return sha.slice(0, SHORT_SHA_LENGTH);
 }
 function repoName(side) {
     const repo = record(side?.repo);
@@ -39149,7 +39157,7 @@ function validateTagPatterns(patterns, input = 'preview-tags') {
     const widest = {
         pr: '999999',
         sha: 'f'.repeat(40),
-        short_sha: 'f'.repeat(7),
+        short_sha: 'f'.repeat(SHORT_SHA_LENGTH),
         tag: 'A'.repeat(22),
     };
     for (const p of patterns)
@@ -39180,9 +39188,93 @@ function tagsForImage(inputs, pr, flytekitTag) {
     const extra = unique(inputs.extraTags.map((p) => expandTagPattern(p, values, 'extra-tags')));
     return { preview, extra };
 }
-/** The tags `cleanup: pr` removes: `pr-<number>` and `pr-<number>-*`. */
+/** The tags `cleanup: pr` removes with the default patterns: `pr-<number>` and `pr-<number>-*`. */
 function isPreviewTagOf(tag, prNumber) {
     return tag === `pr-${prNumber}` || tag.startsWith(`pr-${prNumber}-`);
+}
+/**
+ * What each placeholder matches when a pattern is read back: the head commit in full (SHA-1, or SHA-256 in
+ * repositories that use it) or shortened, and the flytekit tag, whose length and alphabet `tag_format` can
+ * change, so anything a Docker tag may hold.
+ */
+const PLACEHOLDER_MATCH = {
+    sha: '[0-9a-f]{40}(?:[0-9a-f]{24})?',
+    short_sha: `[0-9a-f]{${SHORT_SHA_LENGTH}}`,
+    tag: '[A-Za-z0-9_.-]+',
+};
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * Reads one `preview-tags` pattern back into a regular expression for the tags it made for pull request
+ * `prNumber`. A placeholder used twice must have the same value both times. Gives a reason instead when the
+ * pattern cannot be tied to one pull request: without `{pr}`, or with `{pr}` not set off by a non-digit
+ * character in a pattern with `{tag}` (which has no fixed length), where pull request 1's tags and pull
+ * request 11's look alike.
+ */
+function previewTagRegExp(pattern, prNumber) {
+    const parts = pattern.split(/(\{[^{}]*\})/);
+    const names = parts.map((part) => /^\{([^{}]*)\}$/.exec(part)?.[1]);
+    for (const name of names) {
+        if (name !== undefined && !PLACEHOLDERS.includes(name)) {
+            throw new errors/* InputError */.dz('preview-tags', `'${pattern}' uses {${name}}; the placeholders are ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`);
+        }
+    }
+    if (!names.includes('pr')) {
+        return { reason: "it has no {pr}, so its tags cannot be told apart from other pull requests' tags" };
+    }
+    if (names.includes('tag')) {
+        // A neighbour of {pr}: the next non-empty part on that side, or undefined at the pattern's edge.
+        const neighbour = (i, step) => {
+            for (let j = i + step; j >= 0 && j < parts.length; j += step) {
+                if (names[j] !== undefined)
+                    return '{}';
+                const text = parts[j] ?? '';
+                if (text)
+                    return step === 1 ? text[0] : text[text.length - 1];
+            }
+            return undefined;
+        };
+        const setOff = (c) => c === undefined || (c !== '{}' && !/[0-9]/.test(c));
+        if (names.some((name, i) => name === 'pr' && !(setOff(neighbour(i, -1)) && setOff(neighbour(i, 1))))) {
+            return {
+                reason: "its {pr} is not set off by a character other than a digit, and {tag} has no fixed length, so one pull request's tags can look like another's",
+            };
+        }
+    }
+    const seen = new Set();
+    const source = parts
+        .map((part, i) => {
+        const name = names[i];
+        if (name === undefined)
+            return escapeRegExp(part);
+        if (name === 'pr')
+            return String(prNumber);
+        if (seen.has(name))
+            return `\\k<${name}>`;
+        seen.add(name);
+        return `(?<${name}>${PLACEHOLDER_MATCH[name]})`;
+    })
+        .join('');
+    return { regexp: new RegExp(`^${source}$`) };
+}
+/**
+ * The matcher `cleanup: pr` uses for pull request `prNumber`, from the `preview-tags` input in effect: by
+ * default `pr-<number>` and `pr-<number>-*` (as before custom patterns were matched); otherwise the tags each
+ * pattern makes for this pull request; with `none`, nothing.
+ */
+function previewTagMatcher(previewTags, prNumber) {
+    if (previewTags.length === 0) {
+        return { prNumber, matches: (tag) => isPreviewTagOf(tag, prNumber), usable: 1, ignored: [] };
+    }
+    const regexps = [];
+    const ignored = [];
+    for (const pattern of new Set(previewPatterns(previewTags))) {
+        const read = previewTagRegExp(pattern, prNumber);
+        if (read.regexp)
+            regexps.push(read.regexp);
+        else
+            ignored.push({ pattern, reason: read.reason });
+    }
+    return { prNumber, matches: (tag) => regexps.some((r) => r.test(tag)), usable: regexps.length, ignored };
 }
 
 ;// CONCATENATED MODULE: ./src/preview/context.ts
@@ -48109,6 +48201,10 @@ function child(loc, step) {
 
 
 
+/** `base_image.packages[2]` -> ['base_image', 'packages', 2]. */
+function parsePath(path) {
+    return [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => m[2] !== undefined ? Number(m[2]) : m[1]);
+}
 function resolve_formatPath(p) {
     return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
 }
@@ -48204,7 +48300,11 @@ function resolveSpec(opts) {
     checkLevel(fields, [], locate, opts.cwd, out);
     if (out.errors.length > 0)
         throw new errors/* SpecError */.G8(out.errors);
-    return { spec: constructImageSpec(fields, { hostArch: opts.hostArch }), warnings: out.warnings };
+    return {
+        spec: constructImageSpec(fields, { hostArch: opts.hostArch }),
+        warnings: out.warnings,
+        locate: (path) => locate(parsePath(path)),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/python/format.ts
@@ -48760,18 +48860,21 @@ async function tag_isDirectory(full) {
 
 
 
+
+
 /** inputs -> validated spec -> one image chain per registry, each image with its flytekit tag. */
 function readSpec(inputs, cwd, logger) {
-    const { spec, warnings } = resolveSpec({
+    const resolved = resolveSpec({
         specFile: inputs.spec,
         inline: inputs.inline,
         cwd,
         hostArch: external_node_os_default().arch(),
     });
-    for (const w of warnings)
+    for (const w of resolved.warnings)
         logger.warning(w);
+    const { spec } = resolved;
     logger.info(`name: ${spec.name}, registry: ${spec.registry ?? '(none)'}, platform: ${spec.platform}`);
-    return spec;
+    return resolved;
 }
 /** For each registry: the image chain (nested bases first), each with its flytekit tag. */
 async function tagChains(spec, registries, cwd, logger) {
@@ -48788,6 +48891,41 @@ async function tagChains(spec, registries, cwd, logger) {
         chains.push(jobs);
     }
     return chains;
+}
+/**
+ * Generates every Dockerfile once, before any registry is contacted, so that a value the Dockerfile cannot carry
+ * safely (an env name with a space, a copy path with `$`) fails the step up front with all such problems listed,
+ * instead of after a registry check. Pure: the files are written later, only for images that get built.
+ */
+function checkDockerfiles(chains, settings, locate) {
+    const issues = [];
+    const seen = new Set();
+    for (const job of chains.flat()) {
+        try {
+            generateDockerfile(job.spec, {
+                installer: settings.installer,
+                flytekitRequirement: settings.flytekitRequirement,
+                specId: job.tagged.id,
+                ...(job.baseImage ? { baseImage: job.baseImage } : {}),
+                // Only its shape matters here; the real one is looked up when an image is built.
+                defaultPythonVersion: '3.12',
+            });
+        }
+        catch (err) {
+            if (!(err instanceof errors/* SpecError */.G8))
+                throw err;
+            // One spec pushed to several registries repeats the same problems: report each once.
+            for (const issue of err.issues) {
+                const key = `${issue.path}\0${issue.message}`;
+                const location = issue.location ?? locate(issue.path);
+                if (!seen.has(key))
+                    issues.push(location ? { ...issue, location } : issue);
+                seen.add(key);
+            }
+        }
+    }
+    if (issues.length > 0)
+        throw new errors/* SpecError */.G8(issues);
 }
 function buildSettings(inputs, ctx) {
     let python;
@@ -48819,12 +48957,11 @@ async function runnerPythonVersion() {
 }
 
 ;// CONCATENATED MODULE: ./src/preview/cleanup-plan.ts
-
-function planCleanup(tags, prNumber, deletesByDigest) {
+function planCleanup(tags, isPreviewTag, deletesByDigest) {
     const byDigest = new Map();
     for (const [tag, digest] of [...tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         const entry = byDigest.get(digest) ?? { preview: [], other: [] };
-        (isPreviewTagOf(tag, prNumber) ? entry.preview : entry.other).push(tag);
+        (isPreviewTag(tag) ? entry.preview : entry.other).push(tag);
         byDigest.set(digest, entry);
     }
     const plan = { delete: [], keep: [] };
@@ -48850,12 +48987,13 @@ function planCleanup(tags, prNumber, deletesByDigest) {
 function isCleanupRun(cleanup, preview) {
     return cleanup === 'pr' && preview.pr?.action === 'closed';
 }
-async function cleanupRepository(image, prNumber, connection, dryRun, logger) {
+async function cleanupRepository(image, matcher, connection, dryRun, logger) {
+    const { prNumber } = matcher;
     const repository = `${image.registry}/${image.name}`;
     if (!connection.api)
         throw new errors/* ActionError */.lZ(`Cannot clean up ${repository}: no registry API for ${connection.describe}.`);
     const store = tagStore(image.registry, connection.api, logger);
-    const plan = planCleanup(await store.listTags(image.name), prNumber, store.deletesByDigest);
+    const plan = planCleanup(await store.listTags(image.name), matcher.matches, store.deletesByDigest);
     const report = { repository, prNumber, dryRun, deleted: [], gone: [], kept: plan.keep };
     for (const k of plan.keep) {
         logger.info(`Keeping ${k.tags.map((t) => `${repository}:${t}`).join(', ')}: ${k.digest} is also tagged ${k.sharedWith.join(', ')}`);
@@ -49027,6 +49165,7 @@ function forkMessage(reasons, pr) {
 
 
 
+
 /** The pull-request parts of a run: the fork stop, cleanup on close, and the preview comment. */
 /** True when this is a fork pull request whose registry needs an OIDC token or a secret (then nothing is pushed). */
 async function stopForFork(inputs, spec, preview) {
@@ -49051,6 +49190,13 @@ async function stopForFork(inputs, spec, preview) {
 }
 /** `cleanup: pr` on a closed pull request: delete its preview tags in every registry; build nothing. */
 async function cleanup(spec, inputs, ctx, preview, session, logger) {
+    const matcher = previewTagMatcher(preview.tags.previewTags, preview.pr?.number ?? 0);
+    for (const { pattern, reason } of matcher.ignored) {
+        logger.warning(`cleanup: pr does not delete tags made by the preview-tags pattern '${pattern}': ${reason}.`);
+    }
+    if (matcher.usable === 0) {
+        logger.info('cleanup: pr has no preview-tags pattern to match (with `none`, no preview tags are made)');
+    }
     const reports = [];
     for (const target of specsForRegistries(spec, inputs.registries)) {
         if (!target.registry) {
@@ -49059,8 +49205,7 @@ async function cleanup(spec, inputs, ctx, preview, session, logger) {
         const registry = target.registry;
         const connection = await connect(registry, inputs, ctx, session, logger);
         const repo = { registry, name: target.name };
-        const pr = preview.pr?.number ?? 0;
-        reports.push(await logger.group(`Clean up ${registry}/${target.name}`, () => cleanupRepository(repo, pr, connection, inputs.dryRun, logger)));
+        reports.push(await logger.group(`Clean up ${registry}/${target.name}`, () => cleanupRepository(repo, matcher, connection, inputs.dryRun, logger)));
     }
     await writeSummary(cleanupSummaryMarkdown(reports));
 }
@@ -49118,7 +49263,7 @@ async function main_run() {
         const preview = previewContext(inputs, ctx.eventName, ctx.eventPath);
         const session = new DockerSession(ctx.runnerTemp, logger);
         const cwd = external_node_path_default().resolve(ctx.workspace, inputs.workingDirectory);
-        const spec = await logger.group('Read the ImageSpec', async () => readSpec(inputs, cwd, logger));
+        const { spec, locate } = await logger.group('Read the ImageSpec', async () => readSpec(inputs, cwd, logger));
         if (!inputs.dryRun && (await stopForFork(inputs, spec, preview)))
             return;
         if (isCleanupRun(inputs.cleanup, preview))
@@ -49127,6 +49272,7 @@ async function main_run() {
         await (0,promises_.mkdir)(ctx.runnerTemp, { recursive: true });
         const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(ctx.runnerTemp, 'imagespec-'));
         const settings = buildSettings(inputs, ctx);
+        checkDockerfiles(chains, settings, locate);
         const results = inputs.dryRun
             ? await dryRun(chains, settings, cwd, workDir, logger)
             : await buildAll(chains, { inputs, settings, ctx, cwd, workDir, session, preview, logger });

@@ -8,7 +8,7 @@ import { readRunContext } from './github.js'
 import { getInputs } from './inputs.js'
 import { setOutputs, summaryMarkdown, writeSummary, type ImageResult } from './outputs.js'
 import { buildAll, dryRun } from './pipeline/build-all.js'
-import { buildSettings, readSpec, tagChains } from './pipeline/prepare.js'
+import { buildSettings, checkDockerfiles, readSpec, tagChains } from './pipeline/prepare.js'
 import { isCleanupRun } from './preview/cleanup.js'
 import { previewContext } from './preview/context.js'
 import { cleanup, commentOnPullRequest, stopForFork } from './preview/run.js'
@@ -27,7 +27,9 @@ export async function run(): Promise<void> {
     const preview = previewContext(inputs, ctx.eventName, ctx.eventPath)
     const session = new DockerSession(ctx.runnerTemp, logger)
     const cwd = path.resolve(ctx.workspace, inputs.workingDirectory)
-    const spec = await logger.group('Read the ImageSpec', async () => readSpec(inputs, cwd, logger))
+    const { spec, locate } = await logger.group('Read the ImageSpec', async () =>
+      readSpec(inputs, cwd, logger),
+    )
     if (!inputs.dryRun && (await stopForFork(inputs, spec, preview))) return
     if (isCleanupRun(inputs.cleanup, preview))
       return await cleanup(spec, inputs, ctx, preview, session, logger)
@@ -37,6 +39,7 @@ export async function run(): Promise<void> {
     await mkdir(ctx.runnerTemp, { recursive: true })
     const workDir = await mkdtemp(path.join(ctx.runnerTemp, 'imagespec-'))
     const settings = buildSettings(inputs, ctx)
+    checkDockerfiles(chains, settings, locate)
     const results = inputs.dryRun
       ? await dryRun(chains, settings, cwd, workDir, logger)
       : await buildAll(chains, { inputs, settings, ctx, cwd, workDir, session, preview, logger })

@@ -375,6 +375,20 @@ describe('login and failure paths', () => {
     expect(main.log).not.toContain('buildx build')
   }, 60_000)
 
+  test('values a Dockerfile cannot carry fail before any registry is contacted, all listed', async () => {
+    const ws = mkdtempSync(path.join(os.tmpdir(), 'e2e-ws4-'))
+    writeFileSync(
+      path.join(ws, 'imagespec.yaml'),
+      'name: unsafe\nregistry: 127.0.0.1:5999/nowhere\nenv:\n  "BAD NAME": x\napt_packages: ["git\\nRUN rm -rf /"]\n',
+    )
+    const { main } = await runAction({ spec: 'imagespec.yaml' }, { workspace: ws })
+    expect(main.exitCode).not.toBe(0)
+    const error = main.log.split('\n').find((l) => l.startsWith('::error::')) ?? ''
+    expect(error).toMatch(/env/)
+    expect(error).toMatch(/apt_packages/)
+    expect(main.log).not.toMatch(/127\.0\.0\.1:5999\/v2|Connect to/)
+  }, 60_000)
+
   test('push: false builds into the local engine and pushes nothing', async () => {
     const registry = `${env.E2E_REGISTRY}/local-only-${Date.now().toString(36)}`
     const { main } = await runAction({ ...small(registry), push: 'false' }, { workspace })

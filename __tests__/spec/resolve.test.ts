@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { SpecError } from '../../src/errors.js'
 import { PyDict } from '../../src/python/values.js'
-import { resolveSpec } from '../../src/spec/resolve.js'
+import { parsePath, resolveSpec } from '../../src/spec/resolve.js'
 
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'spec-'))
@@ -198,5 +198,23 @@ describe('resolveSpec: every problem is reported at once, with field and line', 
   test('nothing at all is an error that says what to set', () => {
     const errors = errorsOf(() => resolveSpec({ inline: {}, cwd: project({}), hostArch: 'x64' }))
     expect(errors[0]).toMatch(/no ImageSpec given/)
+  })
+})
+
+describe('locating a field path reported later (e.g. by the Dockerfile generator)', () => {
+  test.each([
+    ['env.BAD NAME', ['env', 'BAD NAME']],
+    ['apt_packages[0]', ['apt_packages', 0]],
+    ['base_image.packages[12]', ['base_image', 'packages', 12]],
+  ])('%s', (text, expected) => {
+    expect(parsePath(text)).toEqual(expected)
+  })
+
+  test('paths map to the spec file line, or to the input that set them', () => {
+    const cwd = project({ 'imagespec.yaml': 'name: a\nenv:\n  A: "1"\napt_packages:\n  - git\n  - jq\n' })
+    const { locate } = resolve(cwd, { packages: 'numpy' })
+    expect(locate('env.A')).toBe('imagespec.yaml:3')
+    expect(locate('apt_packages[1]')).toBe('imagespec.yaml:6')
+    expect(locate('packages[0]')).toBe("input 'packages'")
   })
 })

@@ -1,26 +1,29 @@
 import os from 'node:os'
 import type { BuildSettings, ImageJob } from '../build-image.js'
 import { exec } from '../docker/exec.js'
+import { generateDockerfile } from '../dockerfile/generate.js'
+import { SpecError, type SpecIssue } from '../errors.js'
 import { ociLabels, type RunContext } from '../github.js'
 import type { ActionInputs } from '../inputs.js'
 import type { Logger } from '../log.js'
 import { flytekitRequirement, imageChain, specsForRegistries } from '../plan.js'
 import { buildPlanDefaults } from '../plan-inputs.js'
 import type { ImageSpec } from '../spec/model.js'
-import { resolveSpec } from '../spec/resolve.js'
+import { resolveSpec, type ResolvedSpec } from '../spec/resolve.js'
 import { computeTag } from '../tag/tag.js'
 
 /** inputs -> validated spec -> one image chain per registry, each image with its flytekit tag. */
-export function readSpec(inputs: ActionInputs, cwd: string, logger: Logger): ImageSpec {
-  const { spec, warnings } = resolveSpec({
+export function readSpec(inputs: ActionInputs, cwd: string, logger: Logger): ResolvedSpec {
+  const resolved = resolveSpec({
     specFile: inputs.spec,
     inline: inputs.inline,
     cwd,
     hostArch: os.arch(),
   })
-  for (const w of warnings) logger.warning(w)
+  for (const w of resolved.warnings) logger.warning(w)
+  const { spec } = resolved
   logger.info(`name: ${spec.name}, registry: ${spec.registry ?? '(none)'}, platform: ${spec.platform}`)
-  return spec
+  return resolved
 }
 
 /** For each registry: the image chain (nested bases first), each with its flytekit tag. */
@@ -43,6 +46,42 @@ export async function tagChains(
     chains.push(jobs)
   }
   return chains
+}
+
+/**
+ * Generates every Dockerfile once, before any registry is contacted, so that a value the Dockerfile cannot carry
+ * safely (an env name with a space, a copy path with `$`) fails the step up front with all such problems listed,
+ * instead of after a registry check. Pure: the files are written later, only for images that get built.
+ */
+export function checkDockerfiles(
+  chains: ImageJob[][],
+  settings: BuildSettings,
+  locate: ResolvedSpec['locate'],
+): void {
+  const issues: SpecIssue[] = []
+  const seen = new Set<string>()
+  for (const job of chains.flat()) {
+    try {
+      generateDockerfile(job.spec, {
+        installer: settings.installer,
+        flytekitRequirement: settings.flytekitRequirement,
+        specId: job.tagged.id,
+        ...(job.baseImage ? { baseImage: job.baseImage } : {}),
+        // Only its shape matters here; the real one is looked up when an image is built.
+        defaultPythonVersion: '3.12',
+      })
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err
+      // One spec pushed to several registries repeats the same problems: report each once.
+      for (const issue of err.issues) {
+        const key = `${issue.path}\0${issue.message}`
+        const location = issue.location ?? locate(issue.path)
+        if (!seen.has(key)) issues.push(location ? { ...issue, location } : issue)
+        seen.add(key)
+      }
+    }
+  }
+  if (issues.length > 0) throw new SpecError(issues)
 }
 
 export function buildSettings(inputs: ActionInputs, ctx: RunContext): BuildSettings {

@@ -28,6 +28,15 @@ export interface ResolveOptions {
 export interface ResolvedSpec {
   spec: ImageSpec
   warnings: string[]
+  /** Where a field path such as `env.FOO` or `base_image.packages[2]` came from (`imagespec.yaml:7`, `input 'env'`). */
+  locate(path: string): string | undefined
+}
+
+/** `base_image.packages[2]` -> ['base_image', 'packages', 2]. */
+export function parsePath(path: string): (string | number)[] {
+  return [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
+    m[2] !== undefined ? Number(m[2]) : (m[1] as string),
+  )
 }
 
 type Locate = (p: (string | number)[]) => string | undefined
@@ -138,5 +147,9 @@ export function resolveSpec(opts: ResolveOptions): ResolvedSpec {
   }
   checkLevel(fields, [], locate, opts.cwd, out)
   if (out.errors.length > 0) throw new SpecError(out.errors)
-  return { spec: constructImageSpec(fields, { hostArch: opts.hostArch }), warnings: out.warnings }
+  return {
+    spec: constructImageSpec(fields, { hostArch: opts.hostArch }),
+    warnings: out.warnings,
+    locate: (path) => locate(parsePath(path)),
+  }
 }
