@@ -23,7 +23,10 @@ export class DockerSession {
 
   /** The job's DOCKER_CONFIG, created the first time it is asked for. */
   jobConfigDir = (): Promise<string> =>
-    (this.jobConfig ??= createDockerConfigDir(this.runnerTemp, { logger: this.logger, inheritCredentials: true }).then((dir) => {
+    (this.jobConfig ??= createDockerConfigDir(this.runnerTemp, {
+      logger: this.logger,
+      inheritCredentials: true,
+    }).then((dir) => {
       core.saveState(STATE.dockerConfig, dir)
       return dir
     }))
