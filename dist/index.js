@@ -32229,7 +32229,10 @@ class DockerSession {
         this.logger = logger;
     }
     /** The job's DOCKER_CONFIG, created the first time it is asked for. */
-    jobConfigDir = () => (this.jobConfig ??= (0,docker_login/* createDockerConfigDir */.u1)(this.runnerTemp, { logger: this.logger, inheritCredentials: true }).then((dir) => {
+    jobConfigDir = () => (this.jobConfig ??= (0,docker_login/* createDockerConfigDir */.u1)(this.runnerTemp, {
+        logger: this.logger,
+        inheritCredentials: true,
+    }).then((dir) => {
         lib_core/* saveState */.LZ(state/* STATE */.c.dockerConfig, dir);
         return dir;
     }));

@@ -79,7 +79,7 @@ describe('createDockerConfigDir', () => {
     expect(config).not.toHaveProperty('credsStore')
   })
 
-  test('inherits the runner\'s logins and credential helpers when asked, never its credsStore', async () => {
+  test("inherits the runner's logins and credential helpers when asked, never its credsStore", async () => {
     const source = await runnerDockerDir()
     const dir = await createDockerConfigDir(await dirs.make(), {
       sourceConfigDir: source,
