@@ -238,19 +238,24 @@ print(tag(child))
 describe('the apt cache mount', () => {
   test('keeps downloaded packages: a later build installs them without downloading them again', async () => {
     const ws = mkdtempSync(path.join(os.tmpdir(), 'e2e-apt-'))
-    const registry = `${env.E2E_REGISTRY}/apt-${Date.now().toString(36)}`
+    const stamp = Date.now().toString(36)
+    const registry = `${env.E2E_REGISTRY}/apt-${stamp}`
+    // A base image of this run only: earlier runs' layers can't stand in for the apt step, so apt really runs.
+    const base = `${registry}/base:${stamp}`
+    writeFileSync(path.join(ws, 'Dockerfile'), `FROM ${env.E2E_BASE_IMAGE}\nRUN echo ${stamp} > /run-stamp\n`)
+    execFileSync('docker', ['buildx', 'build', '--quiet', '--push', '--provenance=false', '-t', base, ws])
     const inputs = (apt: string) => ({
       ...BASE_INPUTS,
       spec: '',
       name: 'apt',
       registry,
-      'base-image': env.E2E_BASE_IMAGE as string,
+      'base-image': base,
       'apt-packages': apt,
       'flytekit-version': 'none',
     })
     const first = await runStep(inputs('jq'), { workspace: ws })
     expect(first.exitCode).toBe(0)
-    // Another package list makes a new RUN step, so apt really runs again; jq must come from the cache mount.
+    // Another package list makes a new RUN step, so apt runs again; jq must come from the cache mount.
     const second = await runStep(inputs('jq\nfile'), { workspace: ws })
     expect({ exitCode: second.exitCode, log: second.exitCode === 0 ? '' : second.log.slice(-3000) }).toEqual({
       exitCode: 0,
