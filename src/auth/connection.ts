@@ -1,6 +1,7 @@
 import type { EcrConnection } from '../cloud/aws/ecr.js'
 import type { ArSession } from '../cloud/gcp/artifact-registry.js'
 import type { GarImageTarget } from '../cloud/registry-host.js'
+import type { GitHubPackagesApi } from '../preview/ghcr-packages.js'
 import type { CheckResult } from '../registry/check.js'
 import type { RegistryCredentials } from '../registry/docker-config.js'
 
@@ -27,7 +28,12 @@ export interface RegistryConnection {
 
 /** The API behind a connection: the distribution API with credentials, or a cloud registry's own API. */
 export type RegistryApi =
-  | { kind: 'distribution'; credentials: () => Promise<RegistryCredentials | undefined> }
+  | {
+      kind: 'distribution'
+      credentials: () => Promise<RegistryCredentials | undefined>
+      /** ghcr.io: the GitHub Packages API, which deletes what the registry API refuses to. */
+      githubPackages?: GitHubPackagesApi
+    }
   | { kind: 'ecr'; ecr: EcrConnection; repository: (name: string) => string }
   | {
       kind: 'gar'

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js'
 import type { RegistryConnection } from './connection.js'
 import { ecrConnection, ecrPublicConnection, type AwsInputs, type EcrRepositoryInputs } from './ecr.js'
 import { garConnection, type GcpInputs } from './gar.js'
-import { ghcrLogin, passwordConnection } from './password.js'
+import { ghcrLogin, ghcrPackagesApi, passwordConnection } from './password.js'
 
 export type { RegistryApi, RegistryConnection } from './connection.js'
 
@@ -43,6 +43,7 @@ export async function connectRegistry(
         ghcrLogin(inputs.username, inputs.password, inputs.githubToken, inputs.actor),
         ambientConfigDir,
         logger,
+        ghcrPackagesApi(inputs.githubToken),
       )
     default: {
       const login = inputs.password

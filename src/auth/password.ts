@@ -2,6 +2,7 @@ import { dockerLogin } from '../docker/login.js'
 import type { Logger } from '../log.js'
 import { checkImage } from '../registry/check.js'
 import { resolveCredentials } from '../registry/docker-config.js'
+import type { GitHubPackagesApi } from '../preview/ghcr-packages.js'
 import { normaliseRegistry } from '../registry/reference.js'
 import type { RegistryConnection } from './connection.js'
 
@@ -21,6 +22,7 @@ export function passwordConnection(
   login: PasswordLogin | undefined,
   ambientConfigDir: string,
   logger: Logger,
+  githubPackages?: GitHubPackagesApi,
 ): RegistryConnection {
   const host = normaliseRegistry(registry.split('/')[0] ?? registry)
   const credentials = login
@@ -33,6 +35,7 @@ export function passwordConnection(
     api: {
       kind: 'distribution',
       credentials: async () => credentials ?? (await resolveCredentials(ambientConfigDir, host, { logger })),
+      ...(githubPackages ? { githubPackages } : {}),
     },
     check: async (name, tag) => {
       const ref = `${registry}/${name}:${tag}`
@@ -71,4 +74,9 @@ export function ghcrLogin(
     password: githubToken,
     hint: "check that the job has 'permissions: packages: write' (the action logs in to ghcr.io with the job's GITHUB_TOKEN)",
   }
+}
+
+/** ghcr.io deletes through the GitHub Packages API with the `github-token` input (GITHUB_API_URL on GHES). */
+export function ghcrPackagesApi(githubToken: string): GitHubPackagesApi {
+  return { apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com', token: githubToken }
 }

@@ -1,6 +1,7 @@
 /**
  * One interface over the three ways to tag and untag images: the distribution API (any registry, GHCR, Artifact
- * Registry's docker endpoint), ECR's API and Artifact Registry's REST API. Cleanup differs in one point, which
+ * Registry's docker endpoint), ECR's API, Artifact Registry's REST API and, to delete on ghcr.io, the GitHub
+ * Packages API. Cleanup differs in one point, which
  * `deletesByDigest` states: the distribution API can only delete a manifest, and with it every tag on it.
  */
 import type { RegistryApi } from '../auth/connection.js'
@@ -9,6 +10,7 @@ import type { RegistryCredentials } from '../registry/docker-config.js'
 import { ActionError } from '../errors.js'
 import { parseReference } from '../registry/reference.js'
 import { DistributionClient } from './distribution.js'
+import { DEFAULT_GITHUB_API_URL, GhcrPackages, ghcrPackageOf, type PackageVersion } from './ghcr-packages.js'
 
 export type AddOutcome = 'tagged' | 'already-tagged' | 'immutable-elsewhere'
 
@@ -30,7 +32,9 @@ export function tagStore(registry: string, api: RegistryApi, logger: Logger): Ta
     case 'gar':
       return garStore(registry, api, logger)
     case 'distribution':
-      return distributionStore(registry, api.credentials, logger)
+      return repositoryOf(registry, 'x').host === 'ghcr.io'
+        ? ghcrStore(registry, api, logger)
+        : distributionStore(registry, api.credentials, logger)
   }
 }
 
@@ -98,6 +102,53 @@ function garStore(registry: string, api: Extract<RegistryApi, { kind: 'gar' }>, 
       for (const tag of tags)
         if ((await deleteGarTag(api.session, api.target(name), tag)) === 'deleted') deleted = true
       return deleted ? 'deleted' : 'gone'
+    },
+  }
+}
+
+/**
+ * ghcr.io: tags are added through the distribution API (PUT manifest works there), but ghcr.io refuses manifest
+ * DELETE, so tags are listed and images deleted through the GitHub Packages API, one package version per image.
+ */
+function ghcrStore(
+  registry: string,
+  api: Extract<RegistryApi, { kind: 'distribution' }>,
+  logger: Logger,
+): TagStore {
+  const viaRegistry = distributionStore(registry, api.credentials, logger)
+  const githubApi = api.githubPackages ?? { apiUrl: DEFAULT_GITHUB_API_URL, token: '' }
+  const packages = new Map<string, GhcrPackages>()
+  const listed = new Map<string, PackageVersion[]>()
+  const packageOf = (name: string) => {
+    const existing = packages.get(name)
+    if (existing) return existing
+    const { owner, packageName } = ghcrPackageOf(repositoryOf(registry, name).repository)
+    const created = new GhcrPackages(githubApi, owner, packageName)
+    packages.set(name, created)
+    return created
+  }
+  return {
+    deletesByDigest: true,
+    addTag: viaRegistry.addTag,
+    listTags: async (name) => {
+      const versions = await packageOf(name).listVersions()
+      listed.set(name, versions)
+      const out = new Map<string, string>()
+      for (const v of versions) for (const tag of v.tags) out.set(tag, v.digest)
+      return out
+    },
+    deleteTags: async (name, digest, tags) => {
+      const pkg = packageOf(name)
+      const versions = listed.get(name) ?? (await pkg.listVersions())
+      const version = versions.find((v) => v.digest === digest)
+      if (!version) return 'gone'
+      const others = version.tags.filter((t) => !tags.includes(t))
+      if (others.length > 0) {
+        throw new ActionError(
+          `Not deleting ${registry}/${name}@${digest}: the package version is also tagged ${others.join(', ')}.`,
+        )
+      }
+      return pkg.deleteVersion(version.id)
     },
   }
 }
