@@ -32122,7 +32122,7 @@ function errorMessage(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8753);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7044);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 /* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2462);
 
@@ -32180,7 +32180,7 @@ class MemoryLogger {
 
 /***/ }),
 
-/***/ 8753:
+/***/ 7044:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33434,7 +33434,7 @@ async function gcloudConnection(registry, parsed, jobConfigDir, logger) {
 
 
 
-function passwordConnection(registry, login, ambientConfigDir, logger) {
+function passwordConnection(registry, login, ambientConfigDir, logger, githubPackages) {
     const host = (0,registry_reference/* normaliseRegistry */.Me)(registry.split('/')[0] ?? registry);
     const credentials = login
         ? { kind: 'basic', username: login.username, password: login.password }
@@ -33446,6 +33446,7 @@ function passwordConnection(registry, login, ambientConfigDir, logger) {
         api: {
             kind: 'distribution',
             credentials: async () => credentials ?? (await (0,docker_config/* resolveCredentials */.z8)(ambientConfigDir, host, { logger })),
+            ...(githubPackages ? { githubPackages } : {}),
         },
         check: async (name, tag) => {
             const ref = `${registry}/${name}:${tag}`;
@@ -33481,6 +33482,10 @@ function ghcrLogin(username, password, githubToken, actor) {
         hint: "check that the job has 'permissions: packages: write' (the action logs in to ghcr.io with the job's GITHUB_TOKEN)",
     };
 }
+/** ghcr.io deletes through the GitHub Packages API with the `github-token` input (GITHUB_API_URL on GHES). */
+function ghcrPackagesApi(githubToken) {
+    return { apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com', token: githubToken };
+}
 
 ;// CONCATENATED MODULE: ./src/auth/index.ts
 
@@ -33502,7 +33507,7 @@ async function connectRegistry(registry, inputs, ambientConfigDir, jobConfigDir,
         case 'gar':
             return garConnection(registry, parsed, inputs.gcp, jobConfigDir, logger);
         case 'ghcr':
-            return passwordConnection(registry, ghcrLogin(inputs.username, inputs.password, inputs.githubToken, inputs.actor), ambientConfigDir, logger);
+            return passwordConnection(registry, ghcrLogin(inputs.username, inputs.password, inputs.githubToken, inputs.actor), ambientConfigDir, logger, ghcrPackagesApi(inputs.githubToken));
         default: {
             const login = inputs.password
                 ? {
@@ -38961,7 +38966,145 @@ function nextPage(link, repository) {
     return url.pathname.startsWith(prefix) ? `${url.pathname.slice(prefix.length)}${url.search}` : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/preview/ghcr-packages.ts
+/**
+ * GHCR cleanup through the GitHub Packages REST API: ghcr.io refuses manifest DELETE on the registry API, so
+ * preview images are removed by deleting the package version (the manifest, with every tag on it). A container
+ * package's versions carry the digest as `name` and the tags in `metadata.container.tags`. The owner may be an
+ * organization or a user: the organization path is tried first, the user path after a 404.
+ */
+
+const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+const PER_PAGE = 100;
+const MAX_PAGES = 1000;
+const PERMISSION_HINT = 'The github-token input needs `permissions: packages: write`, and deleting a version needs the Admin role on the package (package settings, Manage Actions access).';
+/** `ghcr.io/<owner>/<path>` -> owner and the package name (the path, which may contain slashes). */
+function ghcrPackageOf(repository) {
+    const [owner = '', ...rest] = repository.split('/');
+    if (!owner || rest.length === 0)
+        throw new errors/* ActionError */.lZ(`ghcr.io/${repository} is not ghcr.io/<owner>/<package>: cannot find its package.`);
+    return { owner, packageName: rest.join('/') };
+}
+class GhcrPackages {
+    api;
+    owner;
+    packageName;
+    scope;
+    base;
+    constructor(api, owner, packageName) {
+        this.api = api;
+        this.owner = owner;
+        this.packageName = packageName;
+        this.base = (api.apiUrl || DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
+    }
+    get where() {
+        return `the container package ${this.packageName} of ${this.owner}`;
+    }
+    versionsUrl(scope) {
+        const owner = encodeURIComponent(this.owner);
+        return `${this.base}/${scope}/${owner}/packages/container/${encodeURIComponent(this.packageName)}/versions`;
+    }
+    /** Every version of the package with its tags, across pages. */
+    async listVersions() {
+        this.requireToken('list');
+        const versions = [];
+        for (let page = 1; page <= MAX_PAGES; page++) {
+            const res = await this.listPage(page);
+            const items = (await res.json());
+            for (const item of items) {
+                if (typeof item.id !== 'number' || !item.name)
+                    continue;
+                versions.push({ id: item.id, digest: item.name, tags: item.metadata?.container?.tags ?? [] });
+            }
+            const link = res.headers.get('link');
+            const more = link !== null ? /rel="next"/.test(link) : items.length === PER_PAGE;
+            if (!more)
+                break;
+        }
+        return versions;
+    }
+    /** Deletes one version (its manifest and every tag on it). Already gone is success. */
+    async deleteVersion(id) {
+        this.requireToken('delete');
+        const url = `${this.versionsUrl(this.scope ?? (await this.findScope()))}/${id}`;
+        const res = await this.send('DELETE', url);
+        if (res.status === 204 || res.status === 200)
+            return 'deleted';
+        if (res.status === 404)
+            return 'gone';
+        throw await this.statusError(res, `delete version ${id} of ${this.where}`);
+    }
+    async listPage(page) {
+        const query = `?per_page=${PER_PAGE}&page=${page}`;
+        if (this.scope) {
+            const res = await this.send('GET', this.versionsUrl(this.scope) + query);
+            if (res.ok)
+                return res;
+            throw await this.statusError(res, `list the versions of ${this.where}`);
+        }
+        const asOrg = await this.send('GET', this.versionsUrl('orgs') + query);
+        if (asOrg.ok) {
+            this.scope = 'orgs';
+            return asOrg;
+        }
+        if (asOrg.status !== 404)
+            throw await this.statusError(asOrg, `list the versions of ${this.where}`);
+        await asOrg.body?.cancel();
+        const asUser = await this.send('GET', this.versionsUrl('users') + query);
+        if (asUser.ok) {
+            this.scope = 'users';
+            return asUser;
+        }
+        throw await this.statusError(asUser, `list the versions of ${this.where}`);
+    }
+    async findScope() {
+        await this.listPage(1).then((res) => res.body?.cancel());
+        return this.scope ?? 'orgs';
+    }
+    requireToken(doing) {
+        if (!this.api.token)
+            throw new errors/* ActionError */.lZ(`Cannot ${doing} versions of ${this.where} on ghcr.io without a token: set the github-token input. ${PERMISSION_HINT}`);
+    }
+    async send(method, url) {
+        try {
+            return await fetch(url, {
+                method,
+                headers: {
+                    Accept: 'application/vnd.github+json',
+                    Authorization: `Bearer ${this.api.token}`,
+                    'X-GitHub-Api-Version': '2022-11-28',
+                    'User-Agent': 'imagespec-action',
+                },
+                signal: AbortSignal.timeout(30_000),
+            });
+        }
+        catch (err) {
+            throw new errors/* ActionError */.lZ(`Could not reach the GitHub API at ${new URL(url).origin} for ${this.where}: ${err.message}`);
+        }
+    }
+    async statusError(res, doing) {
+        const text = await res.text().catch(() => '');
+        let message = text.slice(0, 200);
+        try {
+            message = JSON.parse(text).message ?? message;
+        }
+        catch {
+            // not JSON
+        }
+        if (this.api.token.length >= 4)
+            message = message.split(this.api.token).join('***');
+        let hint = '';
+        if (res.status === 401)
+            hint = ' The github-token input was not accepted.';
+        if (res.status === 403 || res.status === 404) {
+            hint = ` ${res.status === 404 ? 'GitHub answers 404 also when the token may not see the package. ' : ''}${PERMISSION_HINT}`;
+        }
+        return new errors/* ActionError */.lZ(`Could not ${doing}: GitHub answered ${res.status} (${message}).${hint}`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/preview/tag-store.ts
+
 
 
 
@@ -38972,7 +39115,9 @@ function tagStore(registry, api, logger) {
         case 'gar':
             return garStore(registry, api, logger);
         case 'distribution':
-            return distributionStore(registry, api.credentials, logger);
+            return repositoryOf(registry, 'x').host === 'ghcr.io'
+                ? ghcrStore(registry, api, logger)
+                : distributionStore(registry, api.credentials, logger);
     }
 }
 function repositoryOf(registry, name) {
@@ -39034,6 +39179,50 @@ function garStore(registry, api, logger) {
                 if ((await deleteGarTag(api.session, api.target(name), tag)) === 'deleted')
                     deleted = true;
             return deleted ? 'deleted' : 'gone';
+        },
+    };
+}
+/**
+ * ghcr.io: tags are added through the distribution API (PUT manifest works there), but ghcr.io refuses manifest
+ * DELETE, so tags are listed and images deleted through the GitHub Packages API, one package version per image.
+ */
+function ghcrStore(registry, api, logger) {
+    const viaRegistry = distributionStore(registry, api.credentials, logger);
+    const githubApi = api.githubPackages ?? { apiUrl: DEFAULT_GITHUB_API_URL, token: '' };
+    const packages = new Map();
+    const listed = new Map();
+    const packageOf = (name) => {
+        const existing = packages.get(name);
+        if (existing)
+            return existing;
+        const { owner, packageName } = ghcrPackageOf(repositoryOf(registry, name).repository);
+        const created = new GhcrPackages(githubApi, owner, packageName);
+        packages.set(name, created);
+        return created;
+    };
+    return {
+        deletesByDigest: true,
+        addTag: viaRegistry.addTag,
+        listTags: async (name) => {
+            const versions = await packageOf(name).listVersions();
+            listed.set(name, versions);
+            const out = new Map();
+            for (const v of versions)
+                for (const tag of v.tags)
+                    out.set(tag, v.digest);
+            return out;
+        },
+        deleteTags: async (name, digest, tags) => {
+            const pkg = packageOf(name);
+            const versions = listed.get(name) ?? (await pkg.listVersions());
+            const version = versions.find((v) => v.digest === digest);
+            if (!version)
+                return 'gone';
+            const others = version.tags.filter((t) => !tags.includes(t));
+            if (others.length > 0) {
+                throw new errors/* ActionError */.lZ(`Not deleting ${registry}/${name}@${digest}: the package version is also tagged ${others.join(', ')}.`);
+            }
+            return pkg.deleteVersion(version.id);
         },
     };
 }
@@ -39414,6 +39603,88 @@ function flytekitRequirement(input) {
     if (/^flytekit\s*([=<>!~]=?|===)/.test(value) || value.startsWith('flytekit['))
         return value;
     throw new errors/* InputError */.dz('flytekit-version', `'${value}' is not a version; use e.g. 1.16.24, a requirement such as flytekit>=1.16, or none`);
+}
+
+;// CONCATENATED MODULE: ./src/spec/emit.ts
+
+
+
+/**
+ * ImageSpec -> YAML that PyYAML's safe_load reads back to exactly the same Python values, so that
+ * `pyflyte register --image <file>` computes the tag this action computed, inline inputs included. Every scalar
+ * says what it is: strings are double-quoted (YAML 1.1 would read `3.10`, `yes` or `0755` as numbers and
+ * booleans), floats and ints carry explicit tags, containers are written in flow style.
+ */
+class NotExpressibleInYaml extends Error {
+}
+// JSON escapes are YAML double-quoted escapes; beyond JSON's, PyYAML refuses these characters raw.
+const UNSAFE = /[\u007f-\u009f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]/gu;
+function quoted(s) {
+    return JSON.stringify(s).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+function emit_float(x) {
+    if (Number.isNaN(x))
+        return '!!float .nan';
+    if (!Number.isFinite(x))
+        return x > 0 ? '!!float .inf' : '!!float -.inf';
+    return `!!float ${floatRepr(x)}`;
+}
+function pad(n, width) {
+    return String(n).padStart(width, '0');
+}
+function emitValue(v) {
+    if (v === null)
+        return '~';
+    if (typeof v === 'boolean')
+        return v ? 'true' : 'false';
+    if (typeof v === 'bigint')
+        return `!!int ${v}`;
+    if (typeof v === 'number')
+        return emit_float(v);
+    if (typeof v === 'string')
+        return quoted(v);
+    if (Array.isArray(v))
+        return `[${v.map(emitValue).join(', ')}]`;
+    if (v instanceof PyDict)
+        return `{${[...v].map(([k, x]) => `${emitValue(k)}: ${emitValue(x)}`).join(', ')}}`;
+    if (v instanceof PyDate)
+        return `${pad(v.year, 4)}-${pad(v.month, 2)}-${pad(v.day, 2)}`;
+    if (v instanceof PyEnum) {
+        throw new NotExpressibleInYaml(`${v.className}.${v.name} is a Python enum member; YAML can only hold a string`);
+    }
+    if (v instanceof PyTuple)
+        throw new NotExpressibleInYaml('a tuple cannot be written in YAML');
+    throw new NotExpressibleInYaml(`cannot write ${String(v)}`);
+}
+function fieldValue(spec, field) {
+    const value = spec[field];
+    if (value === undefined)
+        return undefined;
+    if (field === 'base_image' && typeof value === 'object')
+        return specMapping(value);
+    if (field === 'source_copy_mode') {
+        if (value instanceof YamlCopyMode)
+            return value.text;
+        throw new NotExpressibleInYaml(`source_copy_mode ${String(value)} came from the 'source-copy-mode' input, where it is flytekit's enum; a YAML file can only hold a string, which flytekit hashes differently: set source_copy_mode in the spec file instead`);
+    }
+    return value;
+}
+function specMapping(spec) {
+    const out = new PyDict();
+    for (const field of SPEC_FIELDS) {
+        // pip_secret_mounts holds tuples, which YAML cannot write; flytekit leaves it out of the tag anyway.
+        if (field === 'pip_secret_mounts')
+            continue;
+        const value = fieldValue(spec, field);
+        if (value !== undefined)
+            out.set(field, value);
+    }
+    return out;
+}
+/** The spec as a YAML document (one field per line), or NotExpressibleInYaml saying why it cannot be. */
+function emitSpecYaml(spec) {
+    const lines = [...specMapping(spec)].map(([k, v]) => `${k}: ${emitValue(v)}`);
+    return `# ImageSpec as this action resolved it (spec file and inline inputs): pyflyte reads it to the same tag.\n${lines.join('\n')}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/spec/construct.ts
@@ -48708,13 +48979,13 @@ function specDict(spec, overrides = {}) {
     for (const field of SPEC_FIELDS) {
         if (EXCLUDED.has(field))
             continue;
-        const value = Object.hasOwn(overrides, field) ? overrides[field] : fieldValue(spec, field);
+        const value = Object.hasOwn(overrides, field) ? overrides[field] : spec_dict_fieldValue(spec, field);
         if (value !== undefined)
             dict.set(field, value);
     }
     return dict;
 }
-function fieldValue(spec, field) {
+function spec_dict_fieldValue(spec, field) {
     if (field === 'base_image') {
         const base = spec.base_image;
         return base === undefined || typeof base === 'string' ? base : specDict(base);
@@ -48865,6 +49136,9 @@ async function tag_isDirectory(full) {
 
 
 
+
+
+
 /** inputs -> validated spec -> one image chain per registry, each image with its flytekit tag. */
 function readSpec(inputs, cwd, logger) {
     const resolved = resolveSpec({
@@ -48929,6 +49203,25 @@ function checkDockerfiles(chains, settings, locate) {
     }
     if (issues.length > 0)
         throw new errors/* SpecError */.G8(issues);
+}
+/**
+ * Writes the spec as resolved (file plus inline inputs) to `<workDir>/imagespec.yaml`, for
+ * `pyflyte register --image <spec-file>`: flytekit reads the file it is given, not our inputs, so a register step
+ * pointed at the original file would miss every inline override and compute another tag. Relative paths in it
+ * still resolve against the working directory, as in the original. Empty when YAML cannot carry the spec.
+ */
+async function writeSpecFile(spec, workDir, logger) {
+    try {
+        const file = external_node_path_default().join(workDir, 'imagespec.yaml');
+        await (0,promises_.writeFile)(file, emitSpecYaml(spec));
+        return file;
+    }
+    catch (err) {
+        if (!(err instanceof NotExpressibleInYaml))
+            throw err;
+        logger.warning(`No spec-file output: ${err.message}`);
+        return '';
+    }
 }
 function buildSettings(inputs, ctx) {
     let python;
@@ -49258,6 +49551,10 @@ function previewSummaryMarkdown(results) {
  * the chain (nested base first) check, build, push and preview-tag -> outputs, summary, PR comment. Parsing,
  * decisions and string building live in the modules named here.
  */
+/** What `pyflyte register --image` should read: the spec file, unless inline inputs changed it. */
+function registerSpec(inputs) {
+    return Object.keys(inputs.inline).length > 0 ? '<the spec-file output>' : inputs.spec;
+}
 async function main_run() {
     const logger = actions_logger/* actionsLogger */.M;
     try {
@@ -49282,7 +49579,8 @@ async function main_run() {
         // The last image of each chain is the one the spec names; nested bases come before it.
         const tops = chains.map((chain) => results.find((r) => r.image === chain.at(-1)?.tagged.image));
         setOutputs(tops[0], tops);
-        await writeSummary(summaryMarkdown(tops, inputs.spec, inputs.dryRun) + previewSummaryMarkdown(tops));
+        lib_core/* setOutput */.uH('spec-file', await writeSpecFile(chains[0]?.at(-1)?.spec ?? spec, workDir, logger));
+        await writeSummary(summaryMarkdown(tops, registerSpec(inputs), inputs.dryRun) + previewSummaryMarkdown(tops));
         await commentOnPullRequest(inputs, ctx, preview, tops, logger);
     }
     catch (err) {

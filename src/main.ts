@@ -8,7 +8,7 @@ import { readRunContext } from './github.js'
 import { getInputs } from './inputs.js'
 import { setOutputs, summaryMarkdown, writeSummary, type ImageResult } from './outputs.js'
 import { buildAll, dryRun } from './pipeline/build-all.js'
-import { buildSettings, checkDockerfiles, readSpec, tagChains } from './pipeline/prepare.js'
+import { buildSettings, checkDockerfiles, readSpec, tagChains, writeSpecFile } from './pipeline/prepare.js'
 import { isCleanupRun } from './preview/cleanup.js'
 import { previewContext } from './preview/context.js'
 import { cleanup, commentOnPullRequest, stopForFork } from './preview/run.js'
@@ -19,6 +19,11 @@ import { previewSummaryMarkdown } from './preview/summary.js'
  * the chain (nested base first) check, build, push and preview-tag -> outputs, summary, PR comment. Parsing,
  * decisions and string building live in the modules named here.
  */
+/** What `pyflyte register --image` should read: the spec file, unless inline inputs changed it. */
+function registerSpec(inputs: { spec: string; inline: Record<string, string> }): string {
+  return Object.keys(inputs.inline).length > 0 ? '<the spec-file output>' : inputs.spec
+}
+
 export async function run(): Promise<void> {
   const logger = actionsLogger
   try {
@@ -48,7 +53,10 @@ export async function run(): Promise<void> {
       (chain) => results.find((r) => r.image === chain.at(-1)?.tagged.image) as ImageResult,
     )
     setOutputs(tops[0] as ImageResult, tops)
-    await writeSummary(summaryMarkdown(tops, inputs.spec, inputs.dryRun) + previewSummaryMarkdown(tops))
+    core.setOutput('spec-file', await writeSpecFile(chains[0]?.at(-1)?.spec ?? spec, workDir, logger))
+    await writeSummary(
+      summaryMarkdown(tops, registerSpec(inputs), inputs.dryRun) + previewSummaryMarkdown(tops),
+    )
     await commentOnPullRequest(inputs, ctx, preview, tops, logger)
   } catch (err) {
     core.setFailed(`imagespec-action failed: ${errorMessage(err)}`)

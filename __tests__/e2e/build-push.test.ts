@@ -235,6 +235,55 @@ print(tag(child))
   }, 300_000)
 })
 
+describe('dry run and the spec-file output', () => {
+  test('flytekit reading spec-file computes the tag the step output, inline inputs included; no Docker touched', async () => {
+    const ws = mkdtempSync(path.join(os.tmpdir(), 'e2e-dry-'))
+    writeFileSync(
+      path.join(ws, 'imagespec.yaml'),
+      'name: Dry\npython_version: 3.9\nenv:\n  DEBUG: yes\n  N: 0755\n',
+    )
+    const inputs = {
+      spec: 'imagespec.yaml',
+      'dry-run': 'true',
+      registry: 'GHCR.io/Org',
+      packages: 'pandas==2.2.2\nyes',
+      'python-version': '3.10',
+      'tag-format': '{spec_hash}-dev',
+    }
+    const { main } = await runAction(inputs, {
+      workspace: ws,
+      env: { DOCKER_HOST: 'unix:///nonexistent.sock' },
+    })
+    expect(main.exitCode).toBe(0)
+    expect(main.outputs.dockerfile).toMatch(/Dockerfile$/)
+    // What `pyflyte register --image <spec-file>` does: PyYAML safe_load, ImageSpec(**d), the tag of its fields.
+    const script = `
+import base64, hashlib, sys, yaml
+FIELDS = ['name','python_version','builder','source_root','env','registry','packages','conda_packages','conda_channels','requirements','apt_packages','cuda','cudnn','base_image','platform','pip_index','pip_extra_index_url','pip_secret_mounts','pip_extra_args','registry_config','entrypoint','commands','tag_format','source_copy_mode','copy','python_exec','runtime_packages','builder_options','builder_config']
+d = yaml.safe_load(open(sys.argv[1]))
+d['name'] = d['name'].lower(); d['registry'] = d['registry'].lower(); d.setdefault('platform', 'linux/amd64')
+h = {k: d[k] for k in FIELDS if d.get(k) is not None and k not in ('builder', 'pip_secret_mounts', 'runtime_packages', 'registry_config')}
+print(d['tag_format'].format(spec_hash=base64.urlsafe_b64encode(hashlib.md5(str(h).encode()).digest()).decode().rstrip('=').replace('-', '_')))
+print(h)
+`
+    const [tag, hashed] = execFileSync(
+      '/usr/bin/python3',
+      ['-c', script, main.outputs['spec-file'] as string],
+      {
+        encoding: 'utf8',
+      },
+    )
+      .trim()
+      .split('\n')
+    expect(hashed).toBe(
+      "{'name': 'dry', 'python_version': '3.10', 'env': {'DEBUG': True, 'N': 493}, 'registry': 'ghcr.io/org', " +
+        "'packages': ['pandas==2.2.2', 'yes'], 'platform': 'linux/amd64', 'tag_format': '{spec_hash}-dev'}",
+    )
+    expect(main.outputs.tag).toBe(tag)
+    expect(main.outputs.image).toBe(`ghcr.io/org/dry:${tag}`)
+  }, 60_000)
+})
+
 describe('the apt cache mount', () => {
   test('keeps downloaded packages: a later build installs them without downloading them again', async () => {
     const ws = mkdtempSync(path.join(os.tmpdir(), 'e2e-apt-'))

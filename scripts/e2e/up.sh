@@ -15,7 +15,7 @@ source "$HERE/lib.sh"
 BASE_IMAGE=127.0.0.1:5000/python:3.11-bookworm
 PIP_INDEX=http://127.0.0.1:8081/simple
 HOST_PACKAGES=(docker-registry apache2-utils debootstrap zstd openssl curl ca-certificates python3 python3-pip
-  python3-wheel python3-setuptools)
+  python3-wheel python3-setuptools python3-yaml)
 # Bump when the base image or the package index recipe changes, so cached artefacts are rebuilt.
 ROOTFS_RECIPE=1
 PYPI_RECIPE=1

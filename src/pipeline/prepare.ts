@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises'
 import os from 'node:os'
+import path from 'node:path'
 import type { BuildSettings, ImageJob } from '../build-image.js'
 import { exec } from '../docker/exec.js'
 import { generateDockerfile } from '../dockerfile/generate.js'
@@ -9,6 +11,7 @@ import type { Logger } from '../log.js'
 import { flytekitRequirement, imageChain, specsForRegistries } from '../plan.js'
 import { buildPlanDefaults } from '../plan-inputs.js'
 import type { ImageSpec } from '../spec/model.js'
+import { emitSpecYaml, NotExpressibleInYaml } from '../spec/emit.js'
 import { resolveSpec, type ResolvedSpec } from '../spec/resolve.js'
 import { computeTag } from '../tag/tag.js'
 
@@ -82,6 +85,24 @@ export function checkDockerfiles(
     }
   }
   if (issues.length > 0) throw new SpecError(issues)
+}
+
+/**
+ * Writes the spec as resolved (file plus inline inputs) to `<workDir>/imagespec.yaml`, for
+ * `pyflyte register --image <spec-file>`: flytekit reads the file it is given, not our inputs, so a register step
+ * pointed at the original file would miss every inline override and compute another tag. Relative paths in it
+ * still resolve against the working directory, as in the original. Empty when YAML cannot carry the spec.
+ */
+export async function writeSpecFile(spec: ImageSpec, workDir: string, logger: Logger): Promise<string> {
+  try {
+    const file = path.join(workDir, 'imagespec.yaml')
+    await writeFile(file, emitSpecYaml(spec))
+    return file
+  } catch (err) {
+    if (!(err instanceof NotExpressibleInYaml)) throw err
+    logger.warning(`No spec-file output: ${err.message}`)
+    return ''
+  }
 }
 
 export function buildSettings(inputs: ActionInputs, ctx: RunContext): BuildSettings {
