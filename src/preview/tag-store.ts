@@ -1,8 +1,8 @@
 /**
- * One interface over the three ways to tag and untag images: the distribution API (any registry, GHCR, Artifact
+ * One interface over the ways to tag and untag images: the distribution API (any registry, GHCR, Artifact
  * Registry's docker endpoint), ECR's API, Artifact Registry's REST API and, to delete on ghcr.io, the GitHub
- * Packages API. Cleanup differs in one point, which
- * `deletesByDigest` states: the distribution API can only delete a manifest, and with it every tag on it.
+ * Packages API. Cleanup differs in one point, which `deletesByDigest` states: the distribution API (and a GHCR
+ * package version) can only delete a manifest, and with it every tag on it.
  */
 import type { RegistryApi } from '../auth/connection.js'
 import type { Logger } from '../log.js'
