@@ -39542,10 +39542,9 @@ async function buildAll(chains, env) {
         const registry = chain[chain.length - 1]?.spec.registry;
         const connection = registry ? await connect(registry, inputs, ctx, session, logger) : undefined;
         for (const job of chain) {
-            // A login or a local load needs the job's own config; a plain check can use the runner's.
-            const configDir = connection?.needsDockerConfig || !inputs.push
-                ? await session.jobConfigDir()
-                : session.ambientConfigDir;
+            // Docker always runs with the job's own config (it starts as a copy of the runner's logins): logins, and a
+            // buildx this action may have to install, go there and never into the user's ~/.docker.
+            const configDir = await session.jobConfigDir();
             const jobEnv = { cwd, workDir, docker: { configDir, logger }, connection, logger };
             results.push(await buildImage(job, settings, jobEnv));
         }
