@@ -33383,6 +33383,7 @@ async function garConnection(registry, parsed, gcp, jobConfigDir, logger) {
         registry,
         describe: `Artifact Registry ${parsed.host} as ${gcp.serviceAccount || 'the workload identity'}`,
         needsDockerConfig: true,
+        shortLivedCredentials: true,
         api: {
             kind: 'gar',
             session,
@@ -33526,6 +33527,13 @@ async function connectRegistry(registry, inputs, ambientConfigDir, jobConfigDir,
  * `BuildPlan` -> `docker buildx build` argv. Pure: no environment, no I/O, so the exact command line can be
  * table-tested and printed, and buildx.ts only runs what this returns.
  */
+function outputArgs(output) {
+    if (output === 'push')
+        return ['--push'];
+    if (output === 'load')
+        return ['--load'];
+    return ['--output', 'type=cacheonly'];
+}
 function buildxArgs(plan) {
     return [
         'buildx',
@@ -33536,7 +33544,7 @@ function buildxArgs(plan) {
         ...optional('--file', plan.dockerfile),
         ...plan.tags.flatMap((t) => ['--tag', t]),
         ...(plan.platforms && plan.platforms.length > 0 ? ['--platform', plan.platforms.join(',')] : []),
-        plan.output === 'push' ? '--push' : '--load',
+        ...outputArgs(plan.output),
         '--metadata-file',
         plan.metadataFile,
         `--provenance=${attestationValue(plan.provenance) ?? 'false'}`,
@@ -38773,12 +38781,19 @@ async function buildAndPush(job, settings, env) {
         secrets: secretsFor(context, settings),
     };
     await builder.prepare(env.docker, { plan, installVersion: settings.buildxVersion });
-    if (settings.push && env.connection) {
-        await env.connection.prepareRepository(job.spec.name);
-        await env.connection.loginForPush(env.docker.configDir);
-    }
+    const connection = settings.push ? env.connection : undefined;
     const started = Date.now();
-    const result = await logger.group(`Build ${job.tagged.image}`, () => builder.run(env.docker, plan));
+    if (connection)
+        await connection.prepareRepository(job.spec.name);
+    if (connection?.shortLivedCredentials) {
+        // A token minted before a long build can expire before its push: build first, then log in with a token
+        // refreshed at that moment, and push from the cache (the second run rebuilds nothing).
+        await logger.group(`Build ${job.tagged.image}`, () => builder.run(env.docker, { ...plan, output: 'cache' }));
+    }
+    if (connection)
+        await connection.loginForPush(env.docker.configDir);
+    const title = connection?.shortLivedCredentials ? `Push ${job.tagged.image}` : `Build ${job.tagged.image}`;
+    const result = await logger.group(title, () => builder.run(env.docker, plan));
     return {
         digest: result.digest ?? '',
         seconds: (Date.now() - started) / 1000,

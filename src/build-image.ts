@@ -134,12 +134,19 @@ async function buildAndPush(
     secrets: secretsFor(context, settings),
   }
   await builder.prepare(env.docker, { plan, installVersion: settings.buildxVersion })
-  if (settings.push && env.connection) {
-    await env.connection.prepareRepository(job.spec.name)
-    await env.connection.loginForPush(env.docker.configDir)
-  }
+  const connection = settings.push ? env.connection : undefined
   const started = Date.now()
-  const result = await logger.group(`Build ${job.tagged.image}`, () => builder.run(env.docker, plan))
+  if (connection) await connection.prepareRepository(job.spec.name)
+  if (connection?.shortLivedCredentials) {
+    // A token minted before a long build can expire before its push: build first, then log in with a token
+    // refreshed at that moment, and push from the cache (the second run rebuilds nothing).
+    await logger.group(`Build ${job.tagged.image}`, () =>
+      builder.run(env.docker, { ...plan, output: 'cache' }),
+    )
+  }
+  if (connection) await connection.loginForPush(env.docker.configDir)
+  const title = connection?.shortLivedCredentials ? `Push ${job.tagged.image}` : `Build ${job.tagged.image}`
+  const result = await logger.group(title, () => builder.run(env.docker, plan))
   return {
     digest: result.digest ?? '',
     seconds: (Date.now() - started) / 1000,

@@ -46,6 +46,18 @@ describe('buildxArgs', () => {
       ],
     ],
     [
+      'into the build cache only (built first, pushed later with fresh credentials)',
+      { output: 'cache' },
+      [
+        'buildx', 'build', '--progress=plain',
+        '--tag', '127.0.0.1:5000/app:abc',
+        '--output', 'type=cacheonly',
+        '--metadata-file', '/tmp/meta.json',
+        '--provenance=false',
+        '/ctx',
+      ],
+    ],
+    [
       'everything',
       {
         builder: 'ci-builder',

@@ -170,6 +170,15 @@ describe('Artifact Registry through workload identity federation', () => {
     expect(main.outputs['image-digest']).toBe(`${REGISTRY}/app@${digest}`)
   })
 
+  test('builds into the cache first, then logs in with a fresh token and pushes (a long build cannot outlive it)', () => {
+    const build = main.log.indexOf('--output type=cacheonly')
+    const login = main.log.indexOf(`login --username oauth2accesstoken`)
+    const push = main.log.indexOf('::group::Push ')
+    expect(build).toBeGreaterThan(-1)
+    expect(login).toBeGreaterThan(build)
+    expect(push).toBeGreaterThan(login)
+  })
+
   test('no token reaches the log except on ::add-mask:: lines, and the post step removes the credentials', () => {
     expect(maskedValues(main.log)).toEqual(expect.arrayContaining([oidc.calls[0]?.token, TOKEN]))
     const secrets = [

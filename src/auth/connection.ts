@@ -20,6 +20,11 @@ export interface RegistryConnection {
   prepareRepository(name: string): Promise<{ immutable: boolean }>
   /** Logs docker in (into the job's DOCKER_CONFIG) right before a push; refreshes short-lived tokens. */
   loginForPush(configDir: string): Promise<void>
+  /**
+   * Credentials that may expire during a long build (a federated Google token). The image is then built into
+   * the builder's cache first, and logged in and pushed from the cache afterwards with a fresh token.
+   */
+  readonly shortLivedCredentials?: boolean
   /** True when this connection writes credentials into the job's DOCKER_CONFIG. */
   readonly needsDockerConfig: boolean
   /** How to reach the registry's own API for tagging and deleting images (preview tags). */

@@ -53,6 +53,7 @@ export async function garConnection(
     registry,
     describe: `Artifact Registry ${parsed.host} as ${gcp.serviceAccount || 'the workload identity'}`,
     needsDockerConfig: true,
+    shortLivedCredentials: true,
     api: {
       kind: 'gar',
       session,

@@ -3,7 +3,8 @@
  * table-tested and printed, and buildx.ts only runs what this returns.
  */
 
-export type BuildOutput = 'push' | 'load'
+/** `cache`: build into the builder's cache only (`--output type=cacheonly`), to push in a second, cached run. */
+export type BuildOutput = 'push' | 'load' | 'cache'
 
 /** A BuildKit secret from a file (`src`) or an environment variable (`env`) of the action's process. */
 export type BuildSecret = { id: string; src: string } | { id: string; env: string }
@@ -44,6 +45,12 @@ export interface BuildPlan {
   pull?: boolean
 }
 
+function outputArgs(output: BuildOutput): string[] {
+  if (output === 'push') return ['--push']
+  if (output === 'load') return ['--load']
+  return ['--output', 'type=cacheonly']
+}
+
 export function buildxArgs(plan: BuildPlan): string[] {
   return [
     'buildx',
@@ -54,7 +61,7 @@ export function buildxArgs(plan: BuildPlan): string[] {
     ...optional('--file', plan.dockerfile),
     ...plan.tags.flatMap((t) => ['--tag', t]),
     ...(plan.platforms && plan.platforms.length > 0 ? ['--platform', plan.platforms.join(',')] : []),
-    plan.output === 'push' ? '--push' : '--load',
+    ...outputArgs(plan.output),
     '--metadata-file',
     plan.metadataFile,
     `--provenance=${attestationValue(plan.provenance) ?? 'false'}`,
