@@ -32265,8 +32265,9 @@ function readRunContext(env = process.env) {
 /** OCI labels that tie the image to the commit it was built from. */
 function ociLabels(ctx, created) {
     const labels = { 'org.opencontainers.image.created': created.toISOString() };
-    if (ctx.repository)
-        labels['org.opencontainers.image.source'] = `${ctx.serverUrl}/${ctx.repository}`;
+    if (ctx.repository) {
+        labels['org.opencontainers.image.source'] = `${ctx.serverUrl.replace(/\/+$/, '')}/${ctx.repository}`;
+    }
     if (ctx.sha)
         labels['org.opencontainers.image.revision'] = ctx.sha;
     return labels;
@@ -33577,14 +33578,6 @@ function cacheType(spec) {
             return value.trim();
     }
     return spec.includes('=') ? 'unknown' : 'registry';
-}
-/** OCI annotations linking the image to the commit it was built from (values come from the GitHub context). */
-function buildx_args_ociLabels(source) {
-    return {
-        'org.opencontainers.image.source': `${source.serverUrl.replace(/\/+$/, '')}/${source.repository}`,
-        'org.opencontainers.image.revision': source.sha,
-        'org.opencontainers.image.created': source.created.toISOString(),
-    };
 }
 function attestationValue(value) {
     if (value === undefined)

@@ -36,7 +36,9 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
 /** OCI labels that tie the image to the commit it was built from. */
 export function ociLabels(ctx: RunContext, created: Date): Record<string, string> {
   const labels: Record<string, string> = { 'org.opencontainers.image.created': created.toISOString() }
-  if (ctx.repository) labels['org.opencontainers.image.source'] = `${ctx.serverUrl}/${ctx.repository}`
+  if (ctx.repository) {
+    labels['org.opencontainers.image.source'] = `${ctx.serverUrl.replace(/\/+$/, '')}/${ctx.repository}`
+  }
   if (ctx.sha) labels['org.opencontainers.image.revision'] = ctx.sha
   return labels
 }

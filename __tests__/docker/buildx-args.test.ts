@@ -4,7 +4,6 @@ import {
   buildxArgs,
   cacheType,
   exportsCache,
-  ociLabels,
   wantsAttestation,
   type BuildPlan,
 } from '../../src/docker/buildx-args.js'
@@ -157,20 +156,5 @@ describe('helpers', () => {
     expect(exportsCache(undefined)).toBe(false)
     expect(exportsCache(['type=inline'])).toBe(false)
     expect(exportsCache(['type=inline', 'type=local,dest=/tmp/c'])).toBe(true)
-  })
-
-  test('ociLabels', () => {
-    expect(
-      ociLabels({
-        serverUrl: 'https://github.com/',
-        repository: 'octo/app',
-        sha: 'deadbeef',
-        created: new Date('2026-01-02T03:04:05Z'),
-      }),
-    ).toEqual({
-      'org.opencontainers.image.source': 'https://github.com/octo/app',
-      'org.opencontainers.image.revision': 'deadbeef',
-      'org.opencontainers.image.created': '2026-01-02T03:04:05.000Z',
-    })
   })
 })

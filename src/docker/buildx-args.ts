@@ -98,20 +98,6 @@ export function cacheType(spec: string): string {
   return spec.includes('=') ? 'unknown' : 'registry'
 }
 
-/** OCI annotations linking the image to the commit it was built from (values come from the GitHub context). */
-export function ociLabels(source: {
-  serverUrl: string
-  repository: string
-  sha: string
-  created: Date
-}): Record<string, string> {
-  return {
-    'org.opencontainers.image.source': `${source.serverUrl.replace(/\/+$/, '')}/${source.repository}`,
-    'org.opencontainers.image.revision': source.sha,
-    'org.opencontainers.image.created': source.created.toISOString(),
-  }
-}
-
 function attestationValue(value: boolean | string | undefined): string | undefined {
   if (value === undefined) return undefined
   if (typeof value === 'boolean') return value ? 'true' : 'false'
