@@ -32346,6 +32346,30 @@ class PyDate {
         this.day = day;
     }
 }
+/**
+ * A `datetime.datetime` (YAML 1.1 reads an unquoted `2024-01-31 10:00:00` as one). `offsetMinutes` is the fixed
+ * UTC offset of its `datetime.timezone`, or null for a naive datetime.
+ */
+class PyDateTime {
+    year;
+    month;
+    day;
+    hour;
+    minute;
+    second;
+    microsecond;
+    offsetMinutes;
+    constructor(year, month, day, hour, minute, second, microsecond, offsetMinutes) {
+        this.year = year;
+        this.month = month;
+        this.day = day;
+        this.hour = hour;
+        this.minute = minute;
+        this.second = second;
+        this.microsecond = microsecond;
+        this.offsetMinutes = offsetMinutes;
+    }
+}
 function isPyDict(v) {
     return v instanceof PyDict;
 }
@@ -35898,6 +35922,8 @@ function pyRepr(v) {
         return `<${v.className}.${v.name}: ${v.value.toString()}>`;
     if (v instanceof PyDate)
         return `datetime.date(${v.year}, ${v.month}, ${v.day})`;
+    if (v instanceof PyDateTime)
+        return dateTimeRepr(v);
     throw new TypeError(`not a Python value: ${String(v)}`);
 }
 /** Python `str()`: a string is itself, everything else (containers, numbers, None) prints as its repr. */
@@ -35909,7 +35935,43 @@ function pyStr(v) {
         return `${v.year.toString().padStart(4, '0')}-${pad2(v.month)}-${pad2(v.day)}`;
     if (v instanceof PyEnum)
         return `${v.className}.${v.name}`;
+    if (v instanceof PyDateTime)
+        return dateTimeStr(v);
     return pyRepr(v);
+}
+/**
+ * `datetime.__repr__`: trailing zero microsecond, then second, are left out; a fixed offset prints as
+ * `datetime.timezone(datetime.timedelta(...))`, and a zero offset as the `datetime.timezone.utc` singleton.
+ */
+function dateTimeRepr(v) {
+    const parts = [v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond];
+    if (parts.at(-1) === 0)
+        parts.pop();
+    if (parts.at(-1) === 0)
+        parts.pop();
+    const tz = v.offsetMinutes === null ? '' : `, tzinfo=${timezoneRepr(v.offsetMinutes)}`;
+    return `datetime.datetime(${parts.join(', ')}${tz})`;
+}
+function timezoneRepr(offsetMinutes) {
+    if (offsetMinutes === 0)
+        return 'datetime.timezone.utc';
+    // timedelta normalises to days and non-negative seconds below a day: -05:00 is days=-1, seconds=68400.
+    const total = offsetMinutes * 60;
+    const days = Math.floor(total / 86400);
+    const seconds = total - days * 86400;
+    const fields = [days !== 0 ? `days=${days}` : '', seconds !== 0 ? `seconds=${seconds}` : ''].filter(Boolean);
+    return `datetime.timezone(datetime.timedelta(${fields.join(', ')}))`;
+}
+/** `datetime.__str__`: `isoformat(sep=' ')`. */
+function dateTimeStr(v) {
+    const date = `${v.year.toString().padStart(4, '0')}-${pad2(v.month)}-${pad2(v.day)}`;
+    const us = v.microsecond !== 0 ? `.${v.microsecond.toString().padStart(6, '0')}` : '';
+    const time = `${pad2(v.hour)}:${pad2(v.minute)}:${pad2(v.second)}${us}`;
+    if (v.offsetMinutes === null)
+        return `${date} ${time}`;
+    const sign = v.offsetMinutes < 0 ? '-' : '+';
+    const abs = Math.abs(v.offsetMinutes);
+    return `${date} ${time}${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
 }
 /** Python `ascii()`: like repr, but every non-ASCII code point is escaped. */
 function pyAscii(v) {
@@ -39639,6 +39701,17 @@ function emit_float(x) {
 function pad(n, width) {
     return String(n).padStart(width, '0');
 }
+/** A YAML 1.1 timestamp PyYAML reads back as the same datetime (6 fraction digits keep the microseconds). */
+function dateTime(v) {
+    const date = `${pad(v.year, 4)}-${pad(v.month, 2)}-${pad(v.day, 2)}`;
+    const time = `${pad(v.hour, 2)}:${pad(v.minute, 2)}:${pad(v.second, 2)}.${pad(v.microsecond, 6)}`;
+    if (v.offsetMinutes === null)
+        return `${date}T${time}`;
+    if (v.offsetMinutes === 0)
+        return `${date}T${time}Z`;
+    const abs = Math.abs(v.offsetMinutes);
+    return `${date}T${time}${v.offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`;
+}
 function emitValue(v) {
     if (v === null)
         return '~';
@@ -39656,6 +39729,8 @@ function emitValue(v) {
         return `{${[...v].map(([k, x]) => `${emitValue(k)}: ${emitValue(x)}`).join(', ')}}`;
     if (v instanceof PyDate)
         return `${pad(v.year, 4)}-${pad(v.month, 2)}-${pad(v.day, 2)}`;
+    if (v instanceof PyDateTime)
+        return dateTime(v);
     if (v instanceof PyEnum) {
         throw new NotExpressibleInYaml(`${v.className}.${v.name} is a Python enum member; YAML can only hold a string`);
     }
@@ -48036,17 +48111,35 @@ function pyFloat(raw) {
 // SafeConstructor.timestamp_regexp (re.X whitespace removed).
 const TIMESTAMP = /^([0-9]{4})-([0-9][0-9]?)-([0-9][0-9]?)(?:(?:[Tt]|[ \t]+)([0-9][0-9]?):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|([-+])([0-9][0-9]?)(?::([0-9]{2}))?))?)?\n?$/;
 /**
- * construct_yaml_timestamp. A plain date becomes a `datetime.date`; a date with a time would become a
- * `datetime.datetime`, whose repr (and with it the tag) depends on more than the text, so it is refused.
+ * construct_yaml_timestamp. A plain date becomes a `datetime.date`; with a time, a `datetime.datetime`: the
+ * fraction cut or padded to 6 digits, `Z` the UTC singleton, `±hh[:mm]` a fixed `datetime.timezone`.
  */
 function constructTimestamp(value) {
     const m = TIMESTAMP.exec(value);
     if (!m)
         throw new ScalarError(`'${value}' is not a YAML timestamp`);
-    if (m[4] !== undefined) {
-        throw new ScalarError(`'${value}' is a date and time, which YAML 1.1 reads as a datetime; put it in quotes to keep it a string`);
+    const date = makeDate(Number(m[1]), Number(m[2]), Number(m[3]));
+    if (m[4] === undefined)
+        return date;
+    const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6])];
+    if (hour > 23)
+        throw new ScalarError('hour must be in 0..23');
+    if (minute > 59)
+        throw new ScalarError('minute must be in 0..59');
+    if (second > 59)
+        throw new ScalarError('second must be in 0..59');
+    const microsecond = m[7] ? Number(m[7].slice(0, 6).padEnd(6, '0')) : 0;
+    let offset = null;
+    if (m[9] !== undefined) {
+        offset = (Number(m[10]) * 60 + Number(m[11] ?? 0)) * (m[9] === '-' ? -1 : 1);
+        // datetime.timezone accepts offsets strictly inside one day.
+        if (Math.abs(offset) >= 24 * 60)
+            throw new ScalarError('offset must be a timedelta strictly between -24 and 24 hours');
     }
-    return makeDate(Number(m[1]), Number(m[2]), Number(m[3]));
+    else if (m[8] === 'Z') {
+        offset = 0;
+    }
+    return new PyDateTime(date.year, date.month, date.day, hour, minute, second, microsecond, offset);
 }
 /** `datetime.date(y, m, d)`, which raises ValueError for impossible dates. */
 function makeDate(year, month, day) {
@@ -48415,7 +48508,8 @@ class Constructor {
         }
         if (typeof key === 'string')
             return `s${key}`;
-        if (key instanceof PyDate)
+        // Equal datetimes with different offsets are equal keys in Python; the repr is close enough for a YAML key.
+        if (key instanceof PyDate || key instanceof PyDateTime)
             return `d${pyRepr(key)}`;
         return yaml11_fail(this.ctx, ref.line, path, `a ${describe(ref.node)} cannot be a mapping key (Python: unhashable)`);
     }

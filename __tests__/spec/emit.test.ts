@@ -6,7 +6,7 @@
 import { describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { pyRepr } from '../../src/python/repr.js'
-import { PyDate, PyDict, PyEnum, type PyValue } from '../../src/python/values.js'
+import { PyDate, PyDateTime, PyDict, PyEnum, type PyValue } from '../../src/python/values.js'
 import { emitSpecYaml, emitValue, NotExpressibleInYaml } from '../../src/spec/emit.js'
 import { YamlCopyMode, type ImageSpec } from '../../src/spec/model.js'
 
@@ -43,7 +43,19 @@ const tricky: [string, PyValue][] = [
     'numbers keep their type',
     [3.1, 3.0, 1e16, 1e-5, -0.0, 0.1, Infinity, -Infinity, 4n, -12n, 12345678901234567890123n],
   ],
-  ['booleans, None and dates', [true, false, null, new PyDate(2024, 1, 31)]],
+  [
+    'booleans, None, dates and datetimes',
+    [
+      true,
+      false,
+      null,
+      new PyDate(2024, 1, 31),
+      new PyDateTime(2024, 1, 31, 10, 0, 0, 0, null),
+      new PyDateTime(2001, 12, 14, 21, 59, 43, 100000, -300),
+      new PyDateTime(2001, 12, 15, 2, 59, 43, 1, 0),
+      new PyDateTime(2024, 1, 31, 10, 0, 5, 0, 330),
+    ],
+  ],
   [
     'nested dicts keep order and key types',
     new PyDict([

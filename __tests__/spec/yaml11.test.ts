@@ -4,7 +4,8 @@
  */
 import { describe, expect, test } from '@jest/globals'
 import { SpecError } from '../../src/errors.js'
-import { pyRepr } from '../../src/python/repr.js'
+import { pyRepr, pyStr } from '../../src/python/repr.js'
+import type { PyDict, PyValue } from '../../src/python/values.js'
 import { loadYaml11 } from '../../src/spec/yaml11.js'
 
 function load(text: string): string {
@@ -189,8 +190,8 @@ describe('what PyYAML rejects (or this action cannot hash) is a SpecError', () =
     ['not a float', 'a: !!float x'],
     // ValueError: day is out of range for month
     ['impossible date', 'a: 2024-02-30'],
-    // PyYAML gives {'a': datetime.datetime(2024, 1, 31, 10, 0)}; refused here with a request to quote it
-    ['datetime', 'a: 2024-01-31 10:00:00'],
+    // ValueError: hour must be in 0..23
+    ['impossible time', 'a: 2024-01-31 24:00:00'],
     // ConstructorError: expected a scalar node, but found sequence
     ['a sequence tagged !!str', 'a: !!str [1]'],
     // ConstructorError: expected a mapping node, but found sequence
@@ -233,10 +234,10 @@ describe('errors say where and what', () => {
     ])
   })
 
-  test('a date-time asks for quotes', () => {
-    const e = errorOf('env:\n  WHEN: 2024-01-31 10:00:00\n')
+  test('an impossible time names the field', () => {
+    const e = errorOf('env:\n  WHEN: 2024-01-31 10:61:00\n')
     expect(e.issues[0]?.path).toBe('env.WHEN')
-    expect(e.message).toMatch(/quotes/)
+    expect(e.message).toMatch(/minute must be in 0..59/)
   })
 
   test('an unknown tag says so', () => {
@@ -308,5 +309,42 @@ describe('duplicate keys', () => {
     const doc = loadYaml11('base: &b {A: 1}\nenv:\n  <<: *b\n  A: 2\n', 'spec.yaml')
     expect(pyRepr(doc.value)).toBe("{'base': {'A': 1}, 'env': {'A': 2}}")
     expect(doc.warnings).toEqual([])
+  })
+})
+
+describe('timestamps with a time are datetime.datetime, as PyYAML 6.0 builds them', () => {
+  // Expected: repr() and str() of yaml.safe_load('v: <text>')['v'] printed by PyYAML 6.0 on Python 3.11.
+  test.each([
+    ['2024-01-31 10:00:00', 'datetime.datetime(2024, 1, 31, 10, 0)', '2024-01-31 10:00:00'],
+    [
+      '2001-12-14t21:59:43.10-05:00',
+      'datetime.datetime(2001, 12, 14, 21, 59, 43, 100000, tzinfo=datetime.timezone(datetime.timedelta(days=-1, seconds=68400)))',
+      '2001-12-14 21:59:43.100000-05:00',
+    ],
+    [
+      '2001-12-15T02:59:43.1Z',
+      'datetime.datetime(2001, 12, 15, 2, 59, 43, 100000, tzinfo=datetime.timezone.utc)',
+      '2001-12-15 02:59:43.100000+00:00',
+    ],
+    [
+      '2001-12-14 21:59:43.1234567 +5',
+      'datetime.datetime(2001, 12, 14, 21, 59, 43, 123456, tzinfo=datetime.timezone(datetime.timedelta(seconds=18000)))',
+      '2001-12-14 21:59:43.123456+05:00',
+    ],
+    [
+      '2002-12-14T00:00:00+00:00',
+      'datetime.datetime(2002, 12, 14, 0, 0, tzinfo=datetime.timezone.utc)',
+      '2002-12-14 00:00:00+00:00',
+    ],
+    ['2024-2-3 4:05:06.000001', 'datetime.datetime(2024, 2, 3, 4, 5, 6, 1)', '2024-02-03 04:05:06.000001'],
+    [
+      '2024-01-31T10:00:00-00:30',
+      'datetime.datetime(2024, 1, 31, 10, 0, tzinfo=datetime.timezone(datetime.timedelta(days=-1, seconds=84600)))',
+      '2024-01-31 10:00:00-00:30',
+    ],
+  ])('%s', (text, repr, str) => {
+    const v = (loadYaml11(`v: ${text}\n`, 't.yaml').value as PyDict).get('v') as PyValue
+    expect(pyRepr(v)).toBe(repr)
+    expect(pyStr(v)).toBe(str)
   })
 })

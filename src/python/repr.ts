@@ -3,7 +3,7 @@
  * `str(dict_of_fields)`, so every byte of this output is part of the tag.
  */
 import { isPrintable } from './unicode-printable.js'
-import { PyDate, PyDict, PyEnum, PyTuple, type PyValue } from './values.js'
+import { PyDate, PyDateTime, PyDict, PyEnum, PyTuple, type PyValue } from './values.js'
 
 export function pyRepr(v: PyValue): string {
   if (v === null) return 'None'
@@ -16,6 +16,7 @@ export function pyRepr(v: PyValue): string {
   if (v instanceof PyTuple) return tupleRepr(v)
   if (v instanceof PyEnum) return `<${v.className}.${v.name}: ${v.value.toString()}>`
   if (v instanceof PyDate) return `datetime.date(${v.year}, ${v.month}, ${v.day})`
+  if (v instanceof PyDateTime) return dateTimeRepr(v)
   throw new TypeError(`not a Python value: ${String(v)}`)
 }
 
@@ -25,7 +26,41 @@ export function pyStr(v: PyValue): string {
   // date.__str__ is isoformat(); a plain Enum member prints as `Class.NAME`.
   if (v instanceof PyDate) return `${v.year.toString().padStart(4, '0')}-${pad2(v.month)}-${pad2(v.day)}`
   if (v instanceof PyEnum) return `${v.className}.${v.name}`
+  if (v instanceof PyDateTime) return dateTimeStr(v)
   return pyRepr(v)
+}
+
+/**
+ * `datetime.__repr__`: trailing zero microsecond, then second, are left out; a fixed offset prints as
+ * `datetime.timezone(datetime.timedelta(...))`, and a zero offset as the `datetime.timezone.utc` singleton.
+ */
+function dateTimeRepr(v: PyDateTime): string {
+  const parts = [v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond]
+  if (parts.at(-1) === 0) parts.pop()
+  if (parts.at(-1) === 0) parts.pop()
+  const tz = v.offsetMinutes === null ? '' : `, tzinfo=${timezoneRepr(v.offsetMinutes)}`
+  return `datetime.datetime(${parts.join(', ')}${tz})`
+}
+
+function timezoneRepr(offsetMinutes: number): string {
+  if (offsetMinutes === 0) return 'datetime.timezone.utc'
+  // timedelta normalises to days and non-negative seconds below a day: -05:00 is days=-1, seconds=68400.
+  const total = offsetMinutes * 60
+  const days = Math.floor(total / 86400)
+  const seconds = total - days * 86400
+  const fields = [days !== 0 ? `days=${days}` : '', seconds !== 0 ? `seconds=${seconds}` : ''].filter(Boolean)
+  return `datetime.timezone(datetime.timedelta(${fields.join(', ')}))`
+}
+
+/** `datetime.__str__`: `isoformat(sep=' ')`. */
+function dateTimeStr(v: PyDateTime): string {
+  const date = `${v.year.toString().padStart(4, '0')}-${pad2(v.month)}-${pad2(v.day)}`
+  const us = v.microsecond !== 0 ? `.${v.microsecond.toString().padStart(6, '0')}` : ''
+  const time = `${pad2(v.hour)}:${pad2(v.minute)}:${pad2(v.second)}${us}`
+  if (v.offsetMinutes === null) return `${date} ${time}`
+  const sign = v.offsetMinutes < 0 ? '-' : '+'
+  const abs = Math.abs(v.offsetMinutes)
+  return `${date} ${time}${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`
 }
 
 /** Python `ascii()`: like repr, but every non-ASCII code point is escaped. */

@@ -8,7 +8,7 @@
  *   - tuple, enum member and date have small classes of their own.
  */
 export type PyValue =
-  null | boolean | bigint | number | string | PyValue[] | PyDict | PyTuple | PyEnum | PyDate
+  null | boolean | bigint | number | string | PyValue[] | PyDict | PyTuple | PyEnum | PyDate | PyDateTime
 
 export class PyDict extends Map<PyValue, PyValue> {}
 
@@ -31,6 +31,23 @@ export class PyDate {
     readonly year: number,
     readonly month: number,
     readonly day: number,
+  ) {}
+}
+
+/**
+ * A `datetime.datetime` (YAML 1.1 reads an unquoted `2024-01-31 10:00:00` as one). `offsetMinutes` is the fixed
+ * UTC offset of its `datetime.timezone`, or null for a naive datetime.
+ */
+export class PyDateTime {
+  constructor(
+    readonly year: number,
+    readonly month: number,
+    readonly day: number,
+    readonly hour: number,
+    readonly minute: number,
+    readonly second: number,
+    readonly microsecond: number,
+    readonly offsetMinutes: number | null,
   ) {}
 }
 

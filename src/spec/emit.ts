@@ -1,4 +1,4 @@
-import { PyDate, PyDict, PyEnum, PyTuple, type PyValue } from '../python/values.js'
+import { PyDate, PyDateTime, PyDict, PyEnum, PyTuple, type PyValue } from '../python/values.js'
 import { floatRepr } from '../python/repr.js'
 import { SPEC_FIELDS, YamlCopyMode, type ImageSpec } from './model.js'
 
@@ -27,6 +27,16 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0')
 }
 
+/** A YAML 1.1 timestamp PyYAML reads back as the same datetime (6 fraction digits keep the microseconds). */
+function dateTime(v: PyDateTime): string {
+  const date = `${pad(v.year, 4)}-${pad(v.month, 2)}-${pad(v.day, 2)}`
+  const time = `${pad(v.hour, 2)}:${pad(v.minute, 2)}:${pad(v.second, 2)}.${pad(v.microsecond, 6)}`
+  if (v.offsetMinutes === null) return `${date}T${time}`
+  if (v.offsetMinutes === 0) return `${date}T${time}Z`
+  const abs = Math.abs(v.offsetMinutes)
+  return `${date}T${time}${v.offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`
+}
+
 export function emitValue(v: PyValue): string {
   if (v === null) return '~'
   if (typeof v === 'boolean') return v ? 'true' : 'false'
@@ -36,6 +46,7 @@ export function emitValue(v: PyValue): string {
   if (Array.isArray(v)) return `[${v.map(emitValue).join(', ')}]`
   if (v instanceof PyDict) return `{${[...v].map(([k, x]) => `${emitValue(k)}: ${emitValue(x)}`).join(', ')}}`
   if (v instanceof PyDate) return `${pad(v.year, 4)}-${pad(v.month, 2)}-${pad(v.day, 2)}`
+  if (v instanceof PyDateTime) return dateTime(v)
   if (v instanceof PyEnum) {
     throw new NotExpressibleInYaml(
       `${v.className}.${v.name} is a Python enum member; YAML can only hold a string`,

@@ -5,7 +5,7 @@
  * `1e5` a string, exactly as there.
  */
 import { pyStrip } from '../python/str-methods.js'
-import { PyDate, type PyValue } from '../python/values.js'
+import { PyDate, PyDateTime, type PyValue } from '../python/values.js'
 
 export const YAML_TAG_PREFIX = 'tag:yaml.org,2002:'
 export const TAGS = {
@@ -193,18 +193,29 @@ const TIMESTAMP =
   /^([0-9]{4})-([0-9][0-9]?)-([0-9][0-9]?)(?:(?:[Tt]|[ \t]+)([0-9][0-9]?):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|([-+])([0-9][0-9]?)(?::([0-9]{2}))?))?)?\n?$/
 
 /**
- * construct_yaml_timestamp. A plain date becomes a `datetime.date`; a date with a time would become a
- * `datetime.datetime`, whose repr (and with it the tag) depends on more than the text, so it is refused.
+ * construct_yaml_timestamp. A plain date becomes a `datetime.date`; with a time, a `datetime.datetime`: the
+ * fraction cut or padded to 6 digits, `Z` the UTC singleton, `±hh[:mm]` a fixed `datetime.timezone`.
  */
-function constructTimestamp(value: string): PyDate {
+function constructTimestamp(value: string): PyDate | PyDateTime {
   const m = TIMESTAMP.exec(value)
   if (!m) throw new ScalarError(`'${value}' is not a YAML timestamp`)
-  if (m[4] !== undefined) {
-    throw new ScalarError(
-      `'${value}' is a date and time, which YAML 1.1 reads as a datetime; put it in quotes to keep it a string`,
-    )
+  const date = makeDate(Number(m[1]), Number(m[2]), Number(m[3]))
+  if (m[4] === undefined) return date
+  const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6])]
+  if (hour > 23) throw new ScalarError('hour must be in 0..23')
+  if (minute > 59) throw new ScalarError('minute must be in 0..59')
+  if (second > 59) throw new ScalarError('second must be in 0..59')
+  const microsecond = m[7] ? Number(m[7].slice(0, 6).padEnd(6, '0')) : 0
+  let offset: number | null = null
+  if (m[9] !== undefined) {
+    offset = (Number(m[10]) * 60 + Number(m[11] ?? 0)) * (m[9] === '-' ? -1 : 1)
+    // datetime.timezone accepts offsets strictly inside one day.
+    if (Math.abs(offset) >= 24 * 60)
+      throw new ScalarError('offset must be a timedelta strictly between -24 and 24 hours')
+  } else if (m[8] === 'Z') {
+    offset = 0
   }
-  return makeDate(Number(m[1]), Number(m[2]), Number(m[3]))
+  return new PyDateTime(date.year, date.month, date.day, hour, minute, second, microsecond, offset)
 }
 
 /** `datetime.date(y, m, d)`, which raises ValueError for impossible dates. */

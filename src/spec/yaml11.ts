@@ -23,7 +23,7 @@ import {
 } from 'yaml'
 import { SpecError, type SpecIssue } from '../errors.js'
 import { pyRepr } from '../python/repr.js'
-import { PyDate, PyDict, PyTuple, type PyValue } from '../python/values.js'
+import { PyDate, PyDateTime, PyDict, PyTuple, type PyValue } from '../python/values.js'
 import { constructScalar, resolveImplicit, ScalarError, TAGS, YAML_TAG_PREFIX } from './yaml11-scalars.js'
 
 export interface YamlDoc {
@@ -442,7 +442,8 @@ class Constructor {
       return `f${Number.isNaN(key) ? 'nan' : key}`
     }
     if (typeof key === 'string') return `s${key}`
-    if (key instanceof PyDate) return `d${pyRepr(key)}`
+    // Equal datetimes with different offsets are equal keys in Python; the repr is close enough for a YAML key.
+    if (key instanceof PyDate || key instanceof PyDateTime) return `d${pyRepr(key)}`
     return fail(
       this.ctx,
       ref.line,
