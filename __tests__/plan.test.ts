@@ -3,6 +3,7 @@ import { InputError } from '../src/errors.js'
 import { flytekitRequirement, imageChain, specsForRegistries } from '../src/plan.js'
 import { keyValues, parseSecret } from '../src/plan-inputs.js'
 import { imageWithDigest, summaryMarkdown, type ImageResult } from '../src/outputs.js'
+import { installerWarnings } from '../src/pipeline/prepare.js'
 import type { ImageSpec } from '../src/spec/model.js'
 
 const base: ImageSpec = {
@@ -111,5 +112,16 @@ describe('outputs', () => {
     expect(md).toContain('| `ghcr.io/org/app:t1` | `sha256:abc` | built and pushed | 12.3 s |')
     expect(md).toContain('| `ghcr.io/org/app:t2` | `sha256:abc` | reused (already in the registry) | – |')
     expect(md).toContain('FLYTE_IMG_FAST_FAIL=true pyflyte register --image imagespec.yaml <your workflows>')
+  })
+})
+
+describe('installer warnings', () => {
+  test("installer pip with python_version warns that the base image's Python is used", () => {
+    const spec: ImageSpec = { name: 'a', platform: 'linux/amd64', python_version: '3.11' }
+    expect(installerWarnings(spec, 'pip')).toEqual([
+      expect.stringMatching(/installer 'pip' uses the base image's own Python/),
+    ])
+    expect(installerWarnings(spec, 'uv')).toEqual([])
+    expect(installerWarnings({ name: 'a', platform: 'linux/amd64' }, 'pip')).toEqual([])
   })
 })

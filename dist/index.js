@@ -49254,6 +49254,15 @@ function readSpec(inputs, cwd, logger) {
     logger.info(`name: ${spec.name}, registry: ${spec.registry ?? '(none)'}, platform: ${spec.platform}`);
     return resolved;
 }
+/** Settings that change what gets installed without failing: said once, as warnings. */
+function installerWarnings(spec, installer) {
+    if (installer !== 'pip' || spec.python_version === undefined)
+        return [];
+    return [
+        `python_version is hashed into the tag as flytekit does, but installer 'pip' uses the base image's own Python; ` +
+            `pick a base_image with that Python, or use installer 'uv' (micromamba installs it)`,
+    ];
+}
 /** For each registry: the image chain (nested bases first), each with its flytekit tag. */
 async function tagChains(spec, registries, cwd, logger) {
     const chains = [];
@@ -49674,6 +49683,8 @@ async function main_run() {
         const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(ctx.runnerTemp, 'imagespec-'));
         const settings = buildSettings(inputs, ctx);
         checkDockerfiles(chains, settings, locate);
+        for (const w of installerWarnings(spec, inputs.installer))
+            logger.warning(w);
         const results = inputs.dryRun
             ? await dryRun(chains, settings, cwd, workDir, logger)
             : await buildAll(chains, { inputs, settings, ctx, cwd, workDir, session, preview, logger });

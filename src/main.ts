@@ -8,7 +8,14 @@ import { readRunContext } from './github.js'
 import { getInputs } from './inputs.js'
 import { setOutputs, summaryMarkdown, writeSummary, type ImageResult } from './outputs.js'
 import { buildAll, dryRun } from './pipeline/build-all.js'
-import { buildSettings, checkDockerfiles, readSpec, tagChains, writeSpecFile } from './pipeline/prepare.js'
+import {
+  buildSettings,
+  checkDockerfiles,
+  installerWarnings,
+  readSpec,
+  tagChains,
+  writeSpecFile,
+} from './pipeline/prepare.js'
 import { isCleanupRun } from './preview/cleanup.js'
 import { previewContext } from './preview/context.js'
 import { cleanup, commentOnPullRequest, stopForFork } from './preview/run.js'
@@ -45,6 +52,7 @@ export async function run(): Promise<void> {
     const workDir = await mkdtemp(path.join(ctx.runnerTemp, 'imagespec-'))
     const settings = buildSettings(inputs, ctx)
     checkDockerfiles(chains, settings, locate)
+    for (const w of installerWarnings(spec, inputs.installer)) logger.warning(w)
     const results = inputs.dryRun
       ? await dryRun(chains, settings, cwd, workDir, logger)
       : await buildAll(chains, { inputs, settings, ctx, cwd, workDir, session, preview, logger })

@@ -29,6 +29,15 @@ export function readSpec(inputs: ActionInputs, cwd: string, logger: Logger): Res
   return resolved
 }
 
+/** Settings that change what gets installed without failing: said once, as warnings. */
+export function installerWarnings(spec: ImageSpec, installer: 'uv' | 'pip'): string[] {
+  if (installer !== 'pip' || spec.python_version === undefined) return []
+  return [
+    `python_version is hashed into the tag as flytekit does, but installer 'pip' uses the base image's own Python; ` +
+      `pick a base_image with that Python, or use installer 'uv' (micromamba installs it)`,
+  ]
+}
+
 /** For each registry: the image chain (nested bases first), each with its flytekit tag. */
 export async function tagChains(
   spec: ImageSpec,
