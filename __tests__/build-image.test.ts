@@ -35,7 +35,6 @@ type CheckAnswer = CheckResult | { throws: string }
 class FakeConnection implements RegistryConnection {
   readonly registry = REGISTRY
   readonly describe = 'fake registry'
-  readonly needsDockerConfig = true
 
   constructor(
     private readonly calls: string[],
@@ -146,7 +145,14 @@ function harness(
   const logger = new MemoryLogger()
   const connection =
     answer === 'no connection' ? undefined : new FakeConnection(calls, answer, options.immutable)
-  const env: JobEnv = { cwd, workDir, docker: { configDir: CONFIG_DIR, logger }, connection, logger, builder }
+  const env: JobEnv = {
+    cwd,
+    workDir,
+    docker: async () => ({ configDir: CONFIG_DIR, logger }),
+    connection,
+    logger,
+    builder,
+  }
   return { calls, builder, logger, env }
 }
 

@@ -31858,6 +31858,7 @@ function isNotFound(err) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   D_: () => (/* binding */ configureCredHelper),
 /* harmony export */   G_: () => (/* binding */ logoutAndRemove),
+/* harmony export */   We: () => (/* binding */ runnerDockerConfigDir),
 /* harmony export */   a1: () => (/* binding */ dockerLogin),
 /* harmony export */   gT: () => (/* binding */ dockerEnv),
 /* harmony export */   u1: () => (/* binding */ createDockerConfigDir)
@@ -31896,7 +31897,7 @@ const CONFIG_DIR_PREFIX = 'imagespec-docker-';
  * contexts, and, only when asked, its credential helpers and logins. `credsStore` is never copied.
  */
 async function createDockerConfigDir(runnerTemp, options = {}) {
-    const source = options.sourceConfigDir ?? process.env.DOCKER_CONFIG ?? (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.homedir)(), '.docker');
+    const source = options.sourceConfigDir ?? runnerDockerConfigDir();
     const logger = options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_7__/* .NullLogger */ .Q();
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(runnerTemp, { recursive: true });
     const dir = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(runnerTemp, CONFIG_DIR_PREFIX)); // mode 0700
@@ -31908,6 +31909,10 @@ async function createDockerConfigDir(runnerTemp, options = {}) {
     await linkFromSource(source, dir, logger);
     logger.debug(`DOCKER_CONFIG for this job: ${dir}`);
     return dir;
+}
+/** The runner's own Docker config directory: $DOCKER_CONFIG, else ~/.docker. */
+function runnerDockerConfigDir() {
+    return process.env.DOCKER_CONFIG || (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.homedir)(), '.docker');
 }
 /** Environment for docker commands that must use the job's config directory. */
 function dockerEnv(configDir) {
@@ -32199,9 +32204,6 @@ var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./src/actions-logger.ts
 var actions_logger = __nccwpck_require__(7737);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 // EXTERNAL MODULE: ./src/docker/login.ts
 var docker_login = __nccwpck_require__(4377);
 // EXTERNAL MODULE: ./src/state.ts
@@ -32210,18 +32212,16 @@ var state = __nccwpck_require__(2462);
 
 
 
-
-
 /**
- * Where docker keeps credentials for this job. The job's own DOCKER_CONFIG is made on first need (a login, a
- * local load) under the runner's temp folder, never the user's ~/.docker, and recorded for the post step, which
- * logs out of every registry recorded here and deletes the folder. It starts with a copy of the runner's logins
+ * Where docker keeps credentials for this job. The job's own DOCKER_CONFIG is made on first need (a build) under
+ * the runner's temp folder, never the user's ~/.docker, and recorded for the post step, which logs out of every
+ * registry recorded here (the ones docker logged in to) and deletes the folder. It starts with a copy of the runner's logins
  * (an earlier step's login to a private base image registry keeps working); this action's logins go only there.
  */
 class DockerSession {
     runnerTemp;
     logger;
-    ambientConfigDir = process.env.DOCKER_CONFIG || external_node_path_default().join(external_node_os_default().homedir(), '.docker');
+    ambientConfigDir = (0,docker_login/* runnerDockerConfigDir */.We)();
     jobConfig;
     registries = new Set();
     constructor(runnerTemp, logger) {
@@ -32230,13 +32230,14 @@ class DockerSession {
     }
     /** The job's DOCKER_CONFIG, created the first time it is asked for. */
     jobConfigDir = () => (this.jobConfig ??= (0,docker_login/* createDockerConfigDir */.u1)(this.runnerTemp, {
+        sourceConfigDir: this.ambientConfigDir,
         logger: this.logger,
         inheritCredentials: true,
     }).then((dir) => {
         lib_core/* saveState */.LZ(state/* STATE */.c.dockerConfig, dir);
         return dir;
     }));
-    /** Remembers a registry host for the post step's logout. */
+    /** Remembers a registry host docker logged in to, for the post step's logout. */
     usedRegistry(registry) {
         this.registries.add(registry.split('/')[0]);
         lib_core/* saveState */.LZ(state/* STATE */.c.registries, JSON.stringify([...this.registries]));
@@ -32245,6 +32246,9 @@ class DockerSession {
 
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 ;// CONCATENATED MODULE: ./src/github.ts
 
 
@@ -32642,7 +32646,8 @@ function metadataOf(result) {
         ...(result.buildSeconds !== undefined ? { 'build-seconds': result.buildSeconds } : {}),
     };
 }
-function setOutputs(main, all) {
+function setOutputs(main, all, specFile) {
+    lib_core/* setOutput */.uH('spec-file', specFile);
     lib_core/* setOutput */.uH('image', main.image);
     lib_core/* setOutput */.uH('tag', main.tag);
     lib_core/* setOutput */.uH('spec-id', main.specId);
@@ -33323,7 +33328,6 @@ async function ecrConnection(registry, parsed, aws, repo, logger) {
     return {
         registry,
         describe: `ECR ${parsed.accountId} ${parsed.region} (${creds.source === 'assumed-role' ? `role ${aws.roleToAssume}` : 'default AWS credentials'})`,
-        needsDockerConfig: true,
         api: { kind: 'ecr', ecr, repository: (name) => ecrRepositoryName(parsed, name) },
         check: (name, tag) => ecrModule.checkImageViaEcr(ecr, ecrRepositoryName(parsed, name), tag),
         prepareRepository: async (name) => {
@@ -33364,7 +33368,6 @@ async function ecrPublicConnection(registry, parsed, aws, logger) {
     return {
         registry,
         describe: `ECR Public ${parsed.path}`,
-        needsDockerConfig: true,
         api: { kind: 'distribution', credentials: async () => credentials },
         check: (name, tag) => checkImage(`${registry}/${name}:${tag}`, { credentials, logger }),
         prepareRepository: async () => ({ immutable: false }),
@@ -33407,7 +33410,6 @@ async function garConnection(registry, parsed, gcp, jobConfigDir, logger) {
     return {
         registry,
         describe: `Artifact Registry ${parsed.host} as ${gcp.serviceAccount || 'the workload identity'}`,
-        needsDockerConfig: true,
         shortLivedCredentials: true,
         api: {
             kind: 'gar',
@@ -33447,7 +33449,6 @@ async function gcloudConnection(registry, parsed, jobConfigDir, logger) {
     return {
         registry,
         describe: `Artifact Registry ${parsed.host} through the gcloud credential helper`,
-        needsDockerConfig: true,
         api: { kind: 'distribution', credentials: () => (0,docker_config/* resolveCredentials */.z8)(configDir, parsed.host, { logger }) },
         check: (name, tag) => checkImage(`${registry}/${name}:${tag}`, { configDir, logger }),
         prepareRepository: async () => ({ immutable: false }),
@@ -33468,7 +33469,6 @@ function passwordConnection(registry, login, ambientConfigDir, logger, githubPac
     return {
         registry,
         describe: login ? `${host} as ${login.username}` : `${host} with the runner's Docker credentials`,
-        needsDockerConfig: login !== undefined,
         api: {
             kind: 'distribution',
             credentials: async () => credentials ?? (await (0,docker_config/* resolveCredentials */.z8)(ambientConfigDir, host, { logger })),
@@ -38835,7 +38835,8 @@ async function buildAndPush(job, settings, env) {
         metadataFile: external_node_path_default().join(external_node_path_default().dirname(context.contextDir), 'metadata.json'),
         secrets: secretsFor(context, settings),
     };
-    await builder.prepare(env.docker, { plan, installVersion: settings.buildxVersion });
+    const docker = await env.docker();
+    await builder.prepare(docker, { plan, installVersion: settings.buildxVersion });
     const connection = settings.push ? env.connection : undefined;
     const started = Date.now();
     if (connection)
@@ -38843,12 +38844,12 @@ async function buildAndPush(job, settings, env) {
     if (connection?.shortLivedCredentials) {
         // A token minted before a long build can expire before its push: build first, then log in with a token
         // refreshed at that moment, and push from the cache (the second run rebuilds nothing).
-        await logger.group(`Build ${job.tagged.image}`, () => builder.run(env.docker, { ...plan, output: 'cache' }));
+        await logger.group(`Build ${job.tagged.image}`, () => builder.run(docker, { ...plan, output: 'cache' }));
     }
     if (connection)
-        await connection.loginForPush(env.docker.configDir);
+        await connection.loginForPush(docker.configDir);
     const title = connection?.shortLivedCredentials ? `Push ${job.tagged.image}` : `Build ${job.tagged.image}`;
-    const result = await logger.group(title, () => builder.run(env.docker, plan));
+    const result = await logger.group(title, () => builder.run(docker, plan));
     return {
         digest: result.digest ?? '',
         seconds: (Date.now() - started) / 1000,
@@ -39583,9 +39584,28 @@ function authInputs(inputs, ctx) {
 }
 async function connect(registry, inputs, ctx, session, logger) {
     const connection = await logger.group(`Connect to ${registry}`, () => connectRegistry(registry, authInputs(inputs, ctx), session.ambientConfigDir, session.jobConfigDir, logger));
-    session.usedRegistry(registry);
     logger.info(`Registry: ${connection.describe}`);
     return connection;
+}
+/**
+ * The connection as this run uses it: a repository is prepared once per image name (a forced rebuild asks first
+ * whether its tags are immutable, then again before the push; ECR would repeat its lookup and lifecycle policy),
+ * and registries docker logs in to are recorded, so the post step logs out of those only.
+ */
+function forThisRun(connection, session) {
+    const prepared = new Map();
+    return {
+        ...connection,
+        prepareRepository: (name) => {
+            const known = prepared.get(name) ?? connection.prepareRepository(name);
+            prepared.set(name, known);
+            return known;
+        },
+        loginForPush: async (configDir) => {
+            await connection.loginForPush(configDir);
+            session.usedRegistry(connection.registry);
+        },
+    };
 }
 async function dryRun(chains, settings, cwd, workDir, logger) {
     const results = [];
@@ -39610,13 +39630,14 @@ async function buildAll(chains, env) {
     const results = [];
     for (const chain of chains) {
         const registry = chain[chain.length - 1]?.spec.registry;
-        const connection = registry ? await connect(registry, inputs, ctx, session, logger) : undefined;
+        const connection = registry
+            ? forThisRun(await connect(registry, inputs, ctx, session, logger), session)
+            : undefined;
+        // Docker always runs with the job's own config (it starts as a copy of the runner's logins): logins, and a
+        // buildx this action may have to install, go there and never into the user's ~/.docker.
+        const docker = async () => ({ configDir: await session.jobConfigDir(), logger });
         for (const job of chain) {
-            // Docker always runs with the job's own config (it starts as a copy of the runner's logins): logins, and a
-            // buildx this action may have to install, go there and never into the user's ~/.docker.
-            const configDir = await session.jobConfigDir();
-            const jobEnv = { cwd, workDir, docker: { configDir, logger }, connection, logger };
-            results.push(await buildImage(job, settings, jobEnv));
+            results.push(await buildImage(job, settings, { cwd, workDir, docker, connection, logger }));
         }
         const top = results[results.length - 1];
         if (connection && inputs.push && top) {
@@ -39990,6 +40011,7 @@ class FieldReader {
 
 
 
+
 const rules_str = (ctx, key) => {
     const val = ctx.fields.get(key);
     return typeof val === 'string' ? val : undefined;
@@ -40002,8 +40024,6 @@ const isSet = (ctx, key) => {
     const val = ctx.fields.get(key);
     return val !== undefined && val !== null;
 };
-// flytekit's validate_container_registry_name, with Python's Unicode `\w` and `\d`.
-const FLYTEKIT_REGISTRY = /^(localhost:\p{Nd}{1,5}|([a-z\p{Nd}._-]+)(:\p{Nd}{1,5})?)(\/[\p{L}\p{N}_.-]+)*$/u;
 // What Docker accepts in a repository path (distribution's reference grammar), which flytekit does not check.
 const DOCKER_PATH_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 const DOCKER_HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$/;
@@ -40012,7 +40032,7 @@ const registryRule = (ctx) => {
     if (!registry)
         return [];
     const lower = registry.toLowerCase();
-    if (!FLYTEKIT_REGISTRY.test(lower)) {
+    if (!REGISTRY_RE.test(lower)) {
         return [
             {
                 path: ['registry'],
@@ -49690,8 +49710,8 @@ async function main_run() {
             : await buildAll(chains, { inputs, settings, ctx, cwd, workDir, session, preview, logger });
         // The last image of each chain is the one the spec names; nested bases come before it.
         const tops = chains.map((chain) => results.find((r) => r.image === chain.at(-1)?.tagged.image));
-        setOutputs(tops[0], tops);
-        lib_core/* setOutput */.uH('spec-file', await writeSpecFile(chains[0]?.at(-1)?.spec ?? spec, workDir, logger));
+        const specFile = await writeSpecFile(chains[0]?.at(-1)?.spec ?? spec, workDir, logger);
+        setOutputs(tops[0], tops, specFile);
         await writeSummary(summaryMarkdown(tops, registerSpec(inputs), inputs.dryRun) + previewSummaryMarkdown(tops));
         await commentOnPullRequest(inputs, ctx, preview, tops, logger);
     }

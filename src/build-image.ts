@@ -39,7 +39,8 @@ export interface BuildSettings {
 export interface JobEnv {
   cwd: string
   workDir: string
-  docker: DockerContext
+  /** Where docker runs; asked for only when an image is built, so a reused image makes no config folder. */
+  docker: () => Promise<DockerContext>
   connection: RegistryConnection | undefined
   logger: Logger
   /** The docker steps; the real buildx ones unless a test passes its own. */
@@ -133,20 +134,19 @@ async function buildAndPush(
     metadataFile: path.join(path.dirname(context.contextDir), 'metadata.json'),
     secrets: secretsFor(context, settings),
   }
-  await builder.prepare(env.docker, { plan, installVersion: settings.buildxVersion })
+  const docker = await env.docker()
+  await builder.prepare(docker, { plan, installVersion: settings.buildxVersion })
   const connection = settings.push ? env.connection : undefined
   const started = Date.now()
   if (connection) await connection.prepareRepository(job.spec.name)
   if (connection?.shortLivedCredentials) {
     // A token minted before a long build can expire before its push: build first, then log in with a token
     // refreshed at that moment, and push from the cache (the second run rebuilds nothing).
-    await logger.group(`Build ${job.tagged.image}`, () =>
-      builder.run(env.docker, { ...plan, output: 'cache' }),
-    )
+    await logger.group(`Build ${job.tagged.image}`, () => builder.run(docker, { ...plan, output: 'cache' }))
   }
-  if (connection) await connection.loginForPush(env.docker.configDir)
+  if (connection) await connection.loginForPush(docker.configDir)
   const title = connection?.shortLivedCredentials ? `Push ${job.tagged.image}` : `Build ${job.tagged.image}`
-  const result = await logger.group(title, () => builder.run(env.docker, plan))
+  const result = await logger.group(title, () => builder.run(docker, plan))
   return {
     digest: result.digest ?? '',
     seconds: (Date.now() - started) / 1000,

@@ -60,8 +60,8 @@ export async function run(): Promise<void> {
     const tops = chains.map(
       (chain) => results.find((r) => r.image === chain.at(-1)?.tagged.image) as ImageResult,
     )
-    setOutputs(tops[0] as ImageResult, tops)
-    core.setOutput('spec-file', await writeSpecFile(chains[0]?.at(-1)?.spec ?? spec, workDir, logger))
+    const specFile = await writeSpecFile(chains[0]?.at(-1)?.spec ?? spec, workDir, logger)
+    setOutputs(tops[0] as ImageResult, tops, specFile)
     await writeSummary(
       summaryMarkdown(tops, registerSpec(inputs), inputs.dryRun) + previewSummaryMarkdown(tops),
     )

@@ -43,7 +43,8 @@ export function metadataOf(result: ImageResult): Record<string, string | boolean
   }
 }
 
-export function setOutputs(main: ImageResult, all: ImageResult[]): void {
+export function setOutputs(main: ImageResult, all: ImageResult[], specFile: string): void {
+  core.setOutput('spec-file', specFile)
   core.setOutput('image', main.image)
   core.setOutput('tag', main.tag)
   core.setOutput('spec-id', main.specId)

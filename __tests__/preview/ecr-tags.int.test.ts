@@ -28,7 +28,6 @@ function connection(): RegistryConnection {
   return {
     registry: REGISTRY,
     describe: 'ECR stand-in',
-    needsDockerConfig: true,
     api: { kind: 'ecr', ecr: client, repository: (name) => ecrRepositoryName(parsed, name) },
     check: async () => ({ exists: false }),
     prepareRepository: async () => ({ immutable: false }),

@@ -29,7 +29,6 @@ function connection(registry: string, token = TOKEN): RegistryConnection {
   return {
     registry,
     describe: 'ghcr.io stand-in',
-    needsDockerConfig: false,
     api: {
       kind: 'distribution',
       credentials: async () => undefined,

@@ -25,8 +25,6 @@ export interface RegistryConnection {
    * the builder's cache first, and logged in and pushed from the cache afterwards with a fresh token.
    */
   readonly shortLivedCredentials?: boolean
-  /** True when this connection writes credentials into the job's DOCKER_CONFIG. */
-  readonly needsDockerConfig: boolean
   /** How to reach the registry's own API for tagging and deleting images (preview tags). */
   readonly api?: RegistryApi
 }

@@ -71,7 +71,6 @@ export async function ecrConnection(
   return {
     registry,
     describe: `ECR ${parsed.accountId} ${parsed.region} (${creds.source === 'assumed-role' ? `role ${aws.roleToAssume}` : 'default AWS credentials'})`,
-    needsDockerConfig: true,
     api: { kind: 'ecr', ecr, repository: (name) => ecrRepositoryName(parsed, name) },
     check: (name, tag) => ecrModule.checkImageViaEcr(ecr, ecrRepositoryName(parsed, name), tag),
     prepareRepository: async (name) => {
@@ -116,7 +115,6 @@ export async function ecrPublicConnection(
   return {
     registry,
     describe: `ECR Public ${parsed.path}`,
-    needsDockerConfig: true,
     api: { kind: 'distribution', credentials: async () => credentials },
     check: (name, tag) => checkImage(`${registry}/${name}:${tag}`, { credentials, logger }),
     prepareRepository: async () => ({ immutable: false }),

@@ -52,7 +52,6 @@ export async function garConnection(
   return {
     registry,
     describe: `Artifact Registry ${parsed.host} as ${gcp.serviceAccount || 'the workload identity'}`,
-    needsDockerConfig: true,
     shortLivedCredentials: true,
     api: {
       kind: 'gar',
@@ -97,7 +96,6 @@ async function gcloudConnection(
   return {
     registry,
     describe: `Artifact Registry ${parsed.host} through the gcloud credential helper`,
-    needsDockerConfig: true,
     api: { kind: 'distribution', credentials: () => resolveCredentials(configDir, parsed.host, { logger }) },
     check: (name, tag) => checkImage(`${registry}/${name}:${tag}`, { configDir, logger }),
     prepareRepository: async () => ({ immutable: false }),

@@ -31,7 +31,6 @@ export function passwordConnection(
   return {
     registry,
     describe: login ? `${host} as ${login.username}` : `${host} with the runner's Docker credentials`,
-    needsDockerConfig: login !== undefined,
     api: {
       kind: 'distribution',
       credentials: async () => credentials ?? (await resolveCredentials(ambientConfigDir, host, { logger })),

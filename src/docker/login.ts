@@ -41,7 +41,7 @@ export async function createDockerConfigDir(
   runnerTemp: string,
   options: CreateDockerConfigOptions = {},
 ): Promise<string> {
-  const source = options.sourceConfigDir ?? process.env.DOCKER_CONFIG ?? join(homedir(), '.docker')
+  const source = options.sourceConfigDir ?? runnerDockerConfigDir()
   const logger = options.logger ?? new NullLogger()
   await mkdir(runnerTemp, { recursive: true })
   const dir = await mkdtemp(join(runnerTemp, CONFIG_DIR_PREFIX)) // mode 0700
@@ -53,6 +53,11 @@ export async function createDockerConfigDir(
   await linkFromSource(source, dir, logger)
   logger.debug(`DOCKER_CONFIG for this job: ${dir}`)
   return dir
+}
+
+/** The runner's own Docker config directory: $DOCKER_CONFIG, else ~/.docker. */
+export function runnerDockerConfigDir(): string {
+  return process.env.DOCKER_CONFIG || join(homedir(), '.docker')
 }
 
 /** Environment for docker commands that must use the job's config directory. */

@@ -37,9 +37,29 @@ export async function connect(
       logger,
     ),
   )
-  session.usedRegistry(registry)
   logger.info(`Registry: ${connection.describe}`)
   return connection
+}
+
+/**
+ * The connection as this run uses it: a repository is prepared once per image name (a forced rebuild asks first
+ * whether its tags are immutable, then again before the push; ECR would repeat its lookup and lifecycle policy),
+ * and registries docker logs in to are recorded, so the post step logs out of those only.
+ */
+function forThisRun(connection: RegistryConnection, session: DockerSession): RegistryConnection {
+  const prepared = new Map<string, Promise<{ immutable: boolean }>>()
+  return {
+    ...connection,
+    prepareRepository: (name) => {
+      const known = prepared.get(name) ?? connection.prepareRepository(name)
+      prepared.set(name, known)
+      return known
+    },
+    loginForPush: async (configDir) => {
+      await connection.loginForPush(configDir)
+      session.usedRegistry(connection.registry)
+    },
+  }
 }
 
 export async function dryRun(
@@ -85,13 +105,14 @@ export async function buildAll(chains: ImageJob[][], env: BuildAllEnv): Promise<
   const results: ImageResult[] = []
   for (const chain of chains) {
     const registry = chain[chain.length - 1]?.spec.registry
-    const connection = registry ? await connect(registry, inputs, ctx, session, logger) : undefined
+    const connection = registry
+      ? forThisRun(await connect(registry, inputs, ctx, session, logger), session)
+      : undefined
+    // Docker always runs with the job's own config (it starts as a copy of the runner's logins): logins, and a
+    // buildx this action may have to install, go there and never into the user's ~/.docker.
+    const docker = async () => ({ configDir: await session.jobConfigDir(), logger })
     for (const job of chain) {
-      // Docker always runs with the job's own config (it starts as a copy of the runner's logins): logins, and a
-      // buildx this action may have to install, go there and never into the user's ~/.docker.
-      const configDir = await session.jobConfigDir()
-      const jobEnv = { cwd, workDir, docker: { configDir, logger }, connection, logger }
-      results.push(await buildImage(job, settings, jobEnv))
+      results.push(await buildImage(job, settings, { cwd, workDir, docker, connection, logger }))
     }
     const top = results[results.length - 1]
     if (connection && inputs.push && top) {

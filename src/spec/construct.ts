@@ -97,7 +97,8 @@ function assignOptional(spec: ImageSpec, reader: FieldReader): void {
 
 // flytekit's validate_container_registry_name, with Python's Unicode `\d` and `\w`, and `$` also matching
 // before a final newline.
-const REGISTRY_RE = /^(localhost:\p{Nd}{1,5}|([a-z\p{Nd}._-]+)(:\p{Nd}{1,5})?)(\/[\p{L}\p{N}_.-]+)*\n?$/u
+export const REGISTRY_RE =
+  /^(localhost:\p{Nd}{1,5}|([a-z\p{Nd}._-]+)(:\p{Nd}{1,5})?)(\/[\p{L}\p{N}_.-]+)*\n?$/u
 
 /** A truthy registry is lower-cased and validated; `""` is kept as is (and still hashed). */
 function normaliseRegistry(reader: FieldReader): string | undefined {

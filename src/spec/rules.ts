@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { isPyDict, PyEnum, type PyValue } from '../python/values.js'
+import { REGISTRY_RE } from './construct.js'
 
 /**
  * Semantic rules checked after the shape: the ones flytekit's `__post_init__`, its `tag` and its default builder
@@ -35,8 +36,6 @@ const isSet = (ctx: RuleContext, key: string): boolean => {
   return val !== undefined && val !== null
 }
 
-// flytekit's validate_container_registry_name, with Python's Unicode `\w` and `\d`.
-const FLYTEKIT_REGISTRY = /^(localhost:\p{Nd}{1,5}|([a-z\p{Nd}._-]+)(:\p{Nd}{1,5})?)(\/[\p{L}\p{N}_.-]+)*$/u
 // What Docker accepts in a repository path (distribution's reference grammar), which flytekit does not check.
 const DOCKER_PATH_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
 const DOCKER_HOST =
@@ -46,7 +45,7 @@ const registryRule: Rule = (ctx) => {
   const registry = str(ctx, 'registry')
   if (!registry) return []
   const lower = registry.toLowerCase()
-  if (!FLYTEKIT_REGISTRY.test(lower)) {
+  if (!REGISTRY_RE.test(lower)) {
     return [
       {
         path: ['registry'],
