@@ -18,7 +18,7 @@ describe('getInputs', () => {
   test('defaults when nothing is set', () => {
     const inputs = getInputs()
     expect(inputs).toMatchObject({
-      spec: '',
+      specs: [],
       workingDirectory: '.',
       dryRun: false,
       installer: 'uv',
@@ -62,6 +62,14 @@ describe('getInputs', () => {
       { 'aws-role-duration-seconds': '1h' },
       "Input 'aws-role-duration-seconds': '1h' is not a whole number of seconds",
     ],
+    [{ 'parallel-builds': '0' }, "Input 'parallel-builds': must be at least 1 (or empty for the default)"],
+    [{ 'parallel-builds': 'many' }, "Input 'parallel-builds': 'many' is not a whole number of builds"],
+    [
+      { spec: 'a.yaml\nb.yaml', name: 'x', packages: 'numpy' },
+      "Input 'name', 'packages': inline ImageSpec inputs change exactly one spec, but 'spec' names 2 files " +
+        '(a.yaml, b.yaml): which one would they change? Put the values in the spec files, or build that spec in a ' +
+        'step of its own',
+    ],
     [
       { 'ecr-repository-tags': 'novalue' },
       "Input 'ecr-repository-tags': 'novalue' is not KEY=VALUE; write one per line",
@@ -76,6 +84,21 @@ describe('getInputs', () => {
     }
     expect(error).toBeInstanceOf(InputError)
     expect((error as Error).message).toBe(message)
+  })
+
+  test('spec takes one file per line; inline inputs work with exactly one', () => {
+    set({ spec: 'specs/a.yaml\n\n  specs/b.yaml  \n# not this one\n' })
+    expect(getInputs().specs).toEqual(['specs/a.yaml', 'specs/b.yaml'])
+    set({ spec: 'specs/a.yaml', packages: 'numpy' })
+    expect(getInputs()).toMatchObject({ specs: ['specs/a.yaml'], inline: { packages: 'numpy' } })
+  })
+
+  test("parallel-builds: a number, or two to four by the runner's cores", () => {
+    const auto = getInputs().parallelBuilds
+    expect(auto).toBeGreaterThanOrEqual(2)
+    expect(auto).toBeLessThanOrEqual(4)
+    set({ 'parallel-builds': '7' })
+    expect(getInputs().parallelBuilds).toBe(7)
   })
 
   test('the password is masked before anything else happens', () => {

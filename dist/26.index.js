@@ -167,7 +167,7 @@ class Session {
     logger;
     token = '';
     expiry;
-    constructor(client, provider, serviceAccount, universe, endpoints, mask, context, logger = new _log_js__WEBPACK_IMPORTED_MODULE_4__/* .NullLogger */ .Q()) {
+    constructor(client, provider, serviceAccount, universe, endpoints, mask, context, logger = new _log_js__WEBPACK_IMPORTED_MODULE_4__/* .NullLogger */ .Q5()) {
         this.client = client;
         this.provider = provider;
         this.serviceAccount = serviceAccount;

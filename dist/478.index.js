@@ -22,7 +22,7 @@ export const modules = {
  * race) counts as success.
  */
 async function ensureGarRepository(session, ref, options = {}) {
-    const logger = options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_1__/* .NullLogger */ .Q();
+    const logger = options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_1__/* .NullLogger */ .Q5();
     const existing = await getRepository(session, ref);
     if (existing)
         return { created: false, immutable: checkFormat(existing, ref) };

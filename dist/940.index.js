@@ -1271,7 +1271,7 @@ function validateRoleInputs(o) {
 }
 async function assumeRoleWithOidc(o) {
     validateRoleInputs(o);
-    const logger = o.logger ?? new log/* NullLogger */.Q();
+    const logger = o.logger ?? new log/* NullLogger */.Q5();
     const audience = o.audience ?? DEFAULT_AWS_AUDIENCE;
     let lastToken = '';
     try {

@@ -111,7 +111,7 @@ const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a
 async function ensureRepository(ecr, name, options = {}) {
     validateRepositoryName(name);
     const policy = options.lifecyclePolicy === undefined ? undefined : validateLifecyclePolicy(options.lifecyclePolicy);
-    const logger = options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_4__/* .NullLogger */ .Q();
+    const logger = options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_4__/* .NullLogger */ .Q5();
     let repository = await describeRepository(ecr, name);
     let created = false;
     if (repository) {

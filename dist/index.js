@@ -31812,7 +31812,7 @@ class CommandNotFoundError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .Ac
  * word the error for the user.
  */
 const exec = async (command, args, options = {}) => {
-    const logger = options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_2__/* .NullLogger */ .Q();
+    const logger = options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_2__/* .NullLogger */ .Q5();
     logger.debug(`exec: ${formatArgv(command, args)}`);
     try {
         return await _actions_exec__WEBPACK_IMPORTED_MODULE_0__/* .getExecOutput */ .H(command, [...args], {
@@ -31898,7 +31898,7 @@ const CONFIG_DIR_PREFIX = 'imagespec-docker-';
  */
 async function createDockerConfigDir(runnerTemp, options = {}) {
     const source = options.sourceConfigDir ?? runnerDockerConfigDir();
-    const logger = options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_7__/* .NullLogger */ .Q();
+    const logger = options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_7__/* .NullLogger */ .Q5();
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(runnerTemp, { recursive: true });
     const dir = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(runnerTemp, CONFIG_DIR_PREFIX)); // mode 0700
     const inherited = await (0,_registry_docker_config_js__WEBPACK_IMPORTED_MODULE_4__/* .readDockerConfig */ .TO)(source).catch((err) => {
@@ -32086,14 +32086,17 @@ class ActionError extends Error {
 class SpecError extends ActionError {
     issues;
     name = 'SpecError';
-    constructor(issues) {
-        super(formatIssues(issues));
+    /** `specs`: how many specs the issues were collected from (the heading says "The ImageSpecs" for several). */
+    constructor(issues, specs = 1) {
+        super(formatIssues(issues, specs));
         this.issues = issues;
     }
 }
-function formatIssues(issues) {
+function formatIssues(issues, specs = 1) {
     const lines = issues.map((i) => `  - ${i.location ? `${i.location}: ` : ''}${i.path}: ${i.message}`);
-    return `The ImageSpec has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n${lines.join('\n')}`;
+    const count = `${issues.length} problem${issues.length === 1 ? '' : 's'}`;
+    const heading = specs > 1 ? `The ${specs} ImageSpecs have ${count}` : `The ImageSpec has ${count}`;
+    return `${heading}:\n${lines.join('\n')}`;
 }
 /** A problem with an action input (not the spec): names the input. */
 class InputError extends ActionError {
@@ -32127,7 +32130,7 @@ function errorMessage(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7044);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8512);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 /* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2462);
 
@@ -32153,7 +32156,8 @@ __webpack_async_result__();
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Q: () => (/* binding */ NullLogger)
+/* harmony export */   IG: () => (/* binding */ BufferedLogger),
+/* harmony export */   Q5: () => (/* binding */ NullLogger)
 /* harmony export */ });
 /* unused harmony export MemoryLogger */
 class NullLogger {
@@ -32181,11 +32185,39 @@ class MemoryLogger {
         return fn();
     }
 }
+/**
+ * Keeps what one image's run logs, for printing as one group when it ends: images built at the same time would
+ * otherwise interleave their lines. Groups inside become headed sections (the job log does not nest groups).
+ */
+class BufferedLogger {
+    lines = [];
+    info(message) {
+        this.lines.push({ level: 'info', message });
+    }
+    debug(message) {
+        this.lines.push({ level: 'debug', message });
+    }
+    warning(message) {
+        this.lines.push({ level: 'warning', message });
+    }
+    async group(name, fn) {
+        this.lines.push({ level: 'info', message: `── ${name}` });
+        return fn();
+    }
+    /** Prints everything kept into `logger`, in one group titled `title`. Warnings stay warnings. */
+    async flushInto(logger, title) {
+        const lines = this.lines.splice(0);
+        await logger.group(title, async () => {
+            for (const { level, message } of lines)
+                logger[level](message);
+        });
+    }
+}
 
 
 /***/ }),
 
-/***/ 7044:
+/***/ 8512:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32199,508 +32231,16 @@ var lib_core = __nccwpck_require__(6058);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
 var promises_default = /*#__PURE__*/__nccwpck_require__.n(promises_);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./src/actions-logger.ts
 var actions_logger = __nccwpck_require__(7737);
-// EXTERNAL MODULE: ./src/docker/login.ts
-var docker_login = __nccwpck_require__(4377);
-// EXTERNAL MODULE: ./src/state.ts
-var state = __nccwpck_require__(2462);
-;// CONCATENATED MODULE: ./src/docker-session.ts
-
-
-
-/**
- * Where docker keeps credentials for this job. The job's own DOCKER_CONFIG is made on first need (a build) under
- * the runner's temp folder, never the user's ~/.docker, and recorded for the post step, which logs out of every
- * registry recorded here (the ones docker logged in to) and deletes the folder. It starts with a copy of the runner's logins
- * (an earlier step's login to a private base image registry keeps working); this action's logins go only there.
- */
-class DockerSession {
-    runnerTemp;
-    logger;
-    ambientConfigDir = (0,docker_login/* runnerDockerConfigDir */.We)();
-    jobConfig;
-    registries = new Set();
-    constructor(runnerTemp, logger) {
-        this.runnerTemp = runnerTemp;
-        this.logger = logger;
-    }
-    /** The job's DOCKER_CONFIG, created the first time it is asked for. */
-    jobConfigDir = () => (this.jobConfig ??= (0,docker_login/* createDockerConfigDir */.u1)(this.runnerTemp, {
-        sourceConfigDir: this.ambientConfigDir,
-        logger: this.logger,
-        inheritCredentials: true,
-    }).then((dir) => {
-        lib_core/* saveState */.LZ(state/* STATE */.c.dockerConfig, dir);
-        return dir;
-    }));
-    /** Remembers a registry host docker logged in to, for the post step's logout. */
-    usedRegistry(registry) {
-        this.registries.add(registry.split('/')[0]);
-        lib_core/* saveState */.LZ(state/* STATE */.c.registries, JSON.stringify([...this.registries]));
-    }
-}
-
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-;// CONCATENATED MODULE: ./src/github.ts
-
-
-function readRunContext(env = process.env) {
-    return {
-        workspace: env.GITHUB_WORKSPACE || process.cwd(),
-        runnerTemp: env.RUNNER_TEMP || external_node_path_default().join(external_node_os_default().tmpdir(), 'imagespec-action'),
-        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
-        repository: env.GITHUB_REPOSITORY || '',
-        sha: env.GITHUB_SHA || '',
-        ref: env.GITHUB_REF || '',
-        eventName: env.GITHUB_EVENT_NAME || '',
-        eventPath: env.GITHUB_EVENT_PATH || '',
-        actor: env.GITHUB_ACTOR || '',
-        runId: env.GITHUB_RUN_ID || '',
-    };
-}
-/** OCI labels that tie the image to the commit it was built from. */
-function ociLabels(ctx, created) {
-    const labels = { 'org.opencontainers.image.created': created.toISOString() };
-    if (ctx.repository) {
-        labels['org.opencontainers.image.source'] = `${ctx.serverUrl.replace(/\/+$/, '')}/${ctx.repository}`;
-    }
-    if (ctx.sha)
-        labels['org.opencontainers.image.revision'] = ctx.sha;
-    return labels;
-}
-
-;// CONCATENATED MODULE: ./src/plan-inputs.ts
-
-/** `KEY=VALUE` lines into a record; `input` names the input in the error. */
-function keyValues(lines, input) {
-    const out = {};
-    for (const line of lines) {
-        const eq = line.indexOf('=');
-        if (eq <= 0)
-            throw new errors/* InputError */.dz(input, `'${line}' is not KEY=VALUE; write one per line`);
-        out[line.slice(0, eq).trim()] = line.slice(eq + 1);
-    }
-    return out;
-}
-/** buildx `--secret` syntax (`id=x,src=path` or `id=x,env=VAR`) into a BuildSecret. */
-function parseSecret(text) {
-    const fields = new Map(text.split(',').map((part) => {
-        const eq = part.indexOf('=');
-        return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
-    }));
-    const id = fields.get('id');
-    const src = fields.get('src') ?? fields.get('source');
-    const env = fields.get('env');
-    if (!id || (!src && !env)) {
-        throw new errors/* InputError */.dz('secrets', `'${text.split(',')[0]}…' is not a buildx secret; write id=NAME,src=FILE or id=NAME,env=VARIABLE`);
-    }
-    return src ? { id, src } : { id, env: env };
-}
-function buildPlanDefaults(inputs, labels) {
-    return {
-        labels: { ...labels, ...keyValues(inputs.labels, 'labels') },
-        ...(inputs.network ? { network: inputs.network } : {}),
-        buildArgs: keyValues(inputs.buildArgs, 'build-args'),
-        secrets: inputs.secrets.map(parseSecret),
-        ...(inputs.builder ? { builder: inputs.builder } : {}),
-        cacheFrom: inputs.cacheFrom,
-        cacheTo: inputs.cacheTo,
-        provenance: inputs.provenance,
-        sbom: inputs.sbom,
-        noCache: inputs.noCache,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/python/values.ts
-class PyDict extends Map {
-}
-class PyTuple {
-    items;
-    constructor(items) {
-        this.items = items;
-    }
-}
-/** An enum member, printed by repr as `<Class.NAME: value>` (flytekit's CopyFileDetection). */
-class PyEnum {
-    className;
-    name;
-    value;
-    constructor(className, name, value) {
-        this.className = className;
-        this.name = name;
-        this.value = value;
-    }
-}
-/** A `datetime.date` (YAML 1.1 reads an unquoted `2024-01-31` as one). */
-class PyDate {
-    year;
-    month;
-    day;
-    constructor(year, month, day) {
-        this.year = year;
-        this.month = month;
-        this.day = day;
-    }
-}
-/**
- * A `datetime.datetime` (YAML 1.1 reads an unquoted `2024-01-31 10:00:00` as one). `offsetMinutes` is the fixed
- * UTC offset of its `datetime.timezone`, or null for a naive datetime.
- */
-class PyDateTime {
-    year;
-    month;
-    day;
-    hour;
-    minute;
-    second;
-    microsecond;
-    offsetMinutes;
-    constructor(year, month, day, hour, minute, second, microsecond, offsetMinutes) {
-        this.year = year;
-        this.month = month;
-        this.day = day;
-        this.hour = hour;
-        this.minute = minute;
-        this.second = second;
-        this.microsecond = microsecond;
-        this.offsetMinutes = offsetMinutes;
-    }
-}
-function isPyDict(v) {
-    return v instanceof PyDict;
-}
-
-;// CONCATENATED MODULE: ./src/spec/model.ts
-/** flytekit's CopyFileDetection members, with their enum values. */
-const COPY_MODES = { LOADED_MODULES: 1n, ALL: 2n, NO_COPY: 3n };
-/**
- * source_copy_mode as a YAML file gives it: a plain string. `ImageSpec(**yaml.safe_load(f))` never turns it into
- * the CopyFileDetection enum, so flytekit hashes the string (`'ALL'`, not `<CopyFileDetection.ALL: 2>`), and since
- * a string equals neither NO_COPY nor LOADED_MODULES, any string copies and hashes every file, as ALL does.
- */
-class YamlCopyMode {
-    text;
-    constructor(text) {
-        this.text = text;
-    }
-    toString() {
-        return this.text;
-    }
-}
-/**
- * The ImageSpec dataclass fields of flytekit 1.16, in declaration order. The order is part of the tag: flytekit
- * hashes the repr of a dict built in this order.
- */
-const SPEC_FIELDS = [
-    'name',
-    'python_version',
-    'builder',
-    'source_root',
-    'env',
-    'registry',
-    'packages',
-    'conda_packages',
-    'conda_channels',
-    'requirements',
-    'apt_packages',
-    'cuda',
-    'cudnn',
-    'base_image',
-    'platform',
-    'pip_index',
-    'pip_extra_index_url',
-    'pip_secret_mounts',
-    'pip_extra_args',
-    'registry_config',
-    'entrypoint',
-    'commands',
-    'tag_format',
-    'source_copy_mode',
-    'copy',
-    'python_exec',
-    'runtime_packages',
-    'builder_options',
-    'builder_config',
-];
-
-;// CONCATENATED MODULE: ./src/spec/inline.ts
-
-
-const INLINE_FIELDS = {
-    name: { field: 'name', kind: 'string' },
-    registry: { field: 'registry', kind: 'string' },
-    'base-image': { field: 'base_image', kind: 'string' },
-    'python-version': { field: 'python_version', kind: 'string' },
-    packages: { field: 'packages', kind: 'list' },
-    requirements: { field: 'requirements', kind: 'string' },
-    'apt-packages': { field: 'apt_packages', kind: 'list' },
-    'conda-packages': { field: 'conda_packages', kind: 'list' },
-    'conda-channels': { field: 'conda_channels', kind: 'list' },
-    env: { field: 'env', kind: 'env' },
-    commands: { field: 'commands', kind: 'list' },
-    'pip-index': { field: 'pip_index', kind: 'string' },
-    'pip-extra-index-url': { field: 'pip_extra_index_url', kind: 'list' },
-    'pip-extra-args': { field: 'pip_extra_args', kind: 'string' },
-    platform: { field: 'platform', kind: 'string' },
-    entrypoint: { field: 'entrypoint', kind: 'list' },
-    copy: { field: 'copy', kind: 'list' },
-    'source-root': { field: 'source_root', kind: 'string' },
-    'source-copy-mode': { field: 'source_copy_mode', kind: 'copy-mode' },
-    'tag-format': { field: 'tag_format', kind: 'string' },
-    'python-exec': { field: 'python_exec', kind: 'string' },
-};
-/** One item per line; blank lines and lines starting with '#' are skipped, surrounding spaces trimmed. */
-function parseLines(text) {
-    return text
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l !== '' && !l.startsWith('#'));
-}
-function parseEnv(text, issues) {
-    const env = new PyDict();
-    for (const line of parseLines(text)) {
-        const eq = line.indexOf('=');
-        if (eq <= 0) {
-            issues.push({
-                input: 'env',
-                message: `'${line}' is not KEY=VALUE; write one variable per line, e.g. LOG_LEVEL=debug`,
-            });
-            continue;
-        }
-        env.set(line.slice(0, eq).trim(), line.slice(eq + 1));
-    }
-    return env;
-}
-function parseCopyMode(text, issues) {
-    const name = text.trim().toUpperCase();
-    if (name in COPY_MODES)
-        return new PyEnum('CopyFileDetection', name, COPY_MODES[name]);
-    issues.push({
-        input: 'source-copy-mode',
-        message: `'${text.trim()}' is not a copy mode; use ALL or NO_COPY`,
-    });
-    return undefined;
-}
-/** Turns the non-empty inline inputs (input name -> raw text) into spec fields. */
-function inlineFields(raw) {
-    const result = { fields: new Map(), inputOf: new Map(), issues: [] };
-    for (const [input, text] of Object.entries(raw)) {
-        const def = INLINE_FIELDS[input];
-        if (!def || text.trim() === '')
-            continue;
-        let value;
-        if (def.kind === 'string')
-            value = text.trim();
-        else if (def.kind === 'list')
-            value = parseLines(text);
-        else if (def.kind === 'env')
-            value = parseEnv(text, result.issues);
-        else
-            value = parseCopyMode(text, result.issues);
-        if (value === undefined)
-            continue;
-        result.fields.set(def.field, value);
-        result.inputOf.set(def.field, input);
-    }
-    return result;
-}
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-
-
-
-
-function inputs_text(name) {
-    return lib_core/* getInput */.V4(name);
-}
-function bool(name, fallback) {
-    const raw = lib_core/* getInput */.V4(name).trim();
-    if (raw === '')
-        return fallback;
-    if (/^(true|yes|on|1)$/i.test(raw))
-        return true;
-    if (/^(false|no|off|0)$/i.test(raw))
-        return false;
-    throw new errors/* InputError */.dz(name, `'${raw}' is not a boolean; use true or false`);
-}
-function oneOf(name, allowed, fallback) {
-    const raw = lib_core/* getInput */.V4(name).trim();
-    if (raw === '')
-        return fallback;
-    if (allowed.includes(raw))
-        return raw;
-    throw new errors/* InputError */.dz(name, `'${raw}' is not one of ${allowed.join(', ')}`);
-}
-function inputs_int(name) {
-    const raw = lib_core/* getInput */.V4(name).trim();
-    if (raw === '')
-        return undefined;
-    if (!/^\d+$/.test(raw))
-        throw new errors/* InputError */.dz(name, `'${raw}' is not a whole number of seconds`);
-    return Number(raw);
-}
-function lines(name) {
-    return parseLines(lib_core/* getInput */.V4(name));
-}
-function inlineInputs() {
-    const out = {};
-    for (const name of Object.keys(INLINE_FIELDS)) {
-        const value = lib_core/* getInput */.V4(name);
-        if (value.trim() !== '')
-            out[name] = value;
-    }
-    return out;
-}
-function getInputs() {
-    // The password is masked before anything else can print it.
-    const password = lib_core/* getInput */.V4('password');
-    if (password)
-        lib_core/* setSecret */.Pq(password);
-    return {
-        spec: inputs_text('spec').trim(),
-        workingDirectory: inputs_text('working-directory').trim() || '.',
-        inline: inlineInputs(),
-        dryRun: bool('dry-run', false),
-        installer: oneOf('installer', ['uv', 'pip'], 'uv'),
-        flytekitVersion: inputs_text('flytekit-version').trim(),
-        push: bool('push', true),
-        force: bool('force', false),
-        onCheckError: oneOf('on-check-error', ['fail', 'build'], 'fail'),
-        network: inputs_text('network').trim(),
-        buildArgs: lines('build-args'),
-        secrets: lines('secrets'),
-        builder: inputs_text('builder').trim(),
-        cacheFrom: lines('cache-from'),
-        cacheTo: lines('cache-to'),
-        provenance: inputs_text('provenance').trim() || 'false',
-        sbom: inputs_text('sbom').trim() || 'false',
-        labels: lines('labels'),
-        noCache: bool('no-cache', false),
-        buildxVersion: inputs_text('buildx-version').trim() || 'v0.29.1',
-        username: inputs_text('username').trim(),
-        password,
-        registries: lines('registries'),
-        githubToken: inputs_text('github-token').trim(),
-        aws: {
-            region: inputs_text('aws-region').trim(),
-            roleToAssume: inputs_text('aws-role-to-assume').trim(),
-            roleSessionName: inputs_text('aws-role-session-name').trim(),
-            ...(inputs_int('aws-role-duration-seconds') !== undefined
-                ? { roleDurationSeconds: inputs_int('aws-role-duration-seconds') }
-                : {}),
-            audience: inputs_text('aws-audience').trim(),
-        },
-        ecr: {
-            createRepository: bool('create-repository', true),
-            scanOnPush: bool('ecr-scan-on-push', true),
-            tagMutability: oneOf('ecr-tag-mutability', ['MUTABLE', 'IMMUTABLE'], 'MUTABLE'),
-            kmsKey: inputs_text('ecr-kms-key').trim(),
-            tags: keyValues(lines('ecr-repository-tags'), 'ecr-repository-tags'),
-            lifecyclePolicyFile: inputs_text('ecr-lifecycle-policy').trim(),
-        },
-        gcp: {
-            auth: oneOf('gcp-auth', ['auto', 'gcloud'], 'auto'),
-            workloadIdentityProvider: inputs_text('gcp-workload-identity-provider').trim(),
-            serviceAccount: inputs_text('gcp-service-account').trim(),
-            universe: inputs_text('gcp-universe').trim() || 'googleapis.com',
-            audience: inputs_text('gcp-audience').trim(),
-            createRepository: bool('create-repository', true),
-        },
-        previewTags: lines('preview-tags'),
-        extraTags: lines('extra-tags'),
-        comment: bool('comment', false),
-        cleanup: oneOf('cleanup', ['none', 'pr'], 'none'),
-        failOnFork: bool('fail-on-fork', false),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/outputs.ts
-
-/** `repo@sha256:…` from `repo:tag` and a digest. */
-function imageWithDigest(image, digest) {
-    if (!digest)
-        return '';
-    const slash = image.lastIndexOf('/');
-    const colon = image.lastIndexOf(':');
-    const repo = colon > slash ? image.slice(0, colon) : image;
-    return `${repo}@${digest}`;
-}
-function metadataOf(result) {
-    return {
-        image: result.image,
-        tag: result.tag,
-        'spec-id': result.specId,
-        digest: result.digest,
-        'image-digest': imageWithDigest(result.image, result.digest),
-        built: result.built,
-        pushed: result.pushed,
-        dockerfile: result.dockerfile,
-        ...(result.buildSeconds !== undefined ? { 'build-seconds': result.buildSeconds } : {}),
-    };
-}
-function setOutputs(main, all, specFile) {
-    lib_core/* setOutput */.uH('spec-file', specFile);
-    lib_core/* setOutput */.uH('image', main.image);
-    lib_core/* setOutput */.uH('tag', main.tag);
-    lib_core/* setOutput */.uH('spec-id', main.specId);
-    lib_core/* setOutput */.uH('digest', main.digest);
-    lib_core/* setOutput */.uH('image-digest', imageWithDigest(main.image, main.digest));
-    lib_core/* setOutput */.uH('built', String(main.built));
-    lib_core/* setOutput */.uH('dockerfile', main.dockerfile);
-    lib_core/* setOutput */.uH('metadata', JSON.stringify(metadataOf(main)));
-    const images = {};
-    for (const r of all)
-        images[r.registry] = { image: r.image, digest: r.digest, built: r.built };
-    lib_core/* setOutput */.uH('images', JSON.stringify(images));
-    lib_core/* setOutput */.uH('preview-image', main.previewImage ?? '');
-    lib_core/* setOutput */.uH('tags', JSON.stringify(all.flatMap((r) => r.tags ?? (r.pushed || r.digest ? [r.image] : []))));
-}
-/** Markdown for the job summary: one row per image, then the register command that finds it by tag. */
-function summaryMarkdown(results, specFile, dryRun) {
-    const rows = results.map((r) => {
-        const state = dryRun
-            ? 'dry run'
-            : r.built
-                ? r.pushed
-                    ? 'built and pushed'
-                    : 'built (not pushed)'
-                : 'reused (already in the registry)';
-        const time = r.buildSeconds !== undefined ? `${r.buildSeconds.toFixed(1)} s` : '–';
-        return `| \`${r.image}\` | ${r.digest ? `\`${r.digest}\`` : '–'} | ${state} | ${time} |`;
-    });
-    const first = results[0];
-    const register = specFile
-        ? `pyflyte register --image ${specFile} <your workflows>`
-        : `pyflyte register --image ${first?.image ?? '<image>'} <your workflows>`;
-    return [
-        '### ImageSpec image',
-        '',
-        '| Image | Digest | Result | Build time |',
-        '| --- | --- | --- | --- |',
-        ...rows,
-        '',
-        'Register with the same spec; flytekit computes the same tag and finds this image instead of building it:',
-        '',
-        '```sh',
-        `FLYTE_IMG_FAST_FAIL=true ${register}`,
-        '```',
-        '',
-    ].join('\n');
-}
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await lib_core/* summary */.z.addRaw(markdown).write();
-}
-
 ;// CONCATENATED MODULE: ./src/cloud/registry-host.ts
 
 const DOCKER_HUB_HOSTS = new Set([
@@ -32822,6 +32362,8 @@ function trimSlashes(s) {
     return s.replace(/^\/+|\/+$/g, '');
 }
 
+// EXTERNAL MODULE: ./src/docker/login.ts
+var docker_login = __nccwpck_require__(4377);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./src/registry/docker-config.ts
@@ -32843,7 +32385,7 @@ const DEFAULT_HTTP_OPTIONS = {
     retries: 2,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     random: Math.random,
-    logger: new log/* NullLogger */.Q(),
+    logger: new log/* NullLogger */.Q5(),
 };
 /** A request that never got a response: DNS, refused connection, TLS, timeout. */
 class NetworkFailure extends Error {
@@ -33545,6 +33087,325 @@ async function connectRegistry(registry, inputs, ambientConfigDir, jobConfigDir,
             return passwordConnection(registry, login, ambientConfigDir, logger);
         }
     }
+}
+
+;// CONCATENATED MODULE: ./src/build/connections.ts
+
+/**
+ * One connection per registry for the whole step: every image is checked, logged in to and pushed at its own
+ * registry (a nested base in another registry included), each registry is connected to once (cloud token
+ * exchanges included), and docker logs in to it once.
+ */
+function authInputs(inputs, ctx) {
+    return {
+        username: inputs.username,
+        password: inputs.password,
+        githubToken: inputs.githubToken,
+        actor: ctx.actor,
+        aws: inputs.aws,
+        ecr: inputs.ecr,
+        gcp: inputs.gcp,
+    };
+}
+/** How a registry is reached; the real one by default, a fake in tests of the run. */
+function connector(inputs, ctx, session, logger) {
+    return async (registry) => {
+        const connection = await logger.group(`Connect to ${registry}`, () => connectRegistry(registry, authInputs(inputs, ctx), session.ambientConfigDir, session.jobConfigDir, logger));
+        logger.info(`Registry: ${connection.describe}`);
+        return connection;
+    };
+}
+/** Hands out one connection per registry, made on first use and shared by every image there. */
+class Connections {
+    connect;
+    usedRegistry;
+    byRegistry = new Map();
+    /** `docker login` rewrites one config.json: two at once could each drop the other's entry. */
+    loginQueue = Promise.resolve();
+    constructor(connect, usedRegistry) {
+        this.connect = connect;
+        this.usedRegistry = usedRegistry;
+    }
+    get(registry) {
+        let known = this.byRegistry.get(registry);
+        if (!known) {
+            known = this.connect(registry).then((c) => this.forThisRun(c));
+            this.byRegistry.set(registry, known);
+        }
+        return known;
+    }
+    /**
+     * The connection as this run uses it: a repository is prepared once per image name (a forced rebuild asks
+     * first whether its tags are immutable, then again before the push; ECR would repeat its lookup and lifecycle
+     * policy), docker logs in once per config folder (short-lived tokens: before every push, freshly), one login
+     * at a time, and registries docker logs in to are recorded, so the post step logs out of those only.
+     */
+    forThisRun(connection) {
+        const prepared = new Map();
+        const loggedIn = new Map();
+        const login = (configDir) => {
+            const done = this.loginQueue.then(() => connection.loginForPush(configDir));
+            this.loginQueue = done.catch(() => undefined);
+            return done.then(() => this.usedRegistry(connection.registry));
+        };
+        return {
+            ...connection,
+            prepareRepository: (name) => {
+                const known = prepared.get(name) ?? connection.prepareRepository(name);
+                prepared.set(name, known);
+                return known;
+            },
+            loginForPush: (configDir) => {
+                if (connection.shortLivedCredentials)
+                    return login(configDir);
+                const known = loggedIn.get(configDir) ?? login(configDir);
+                loggedIn.set(configDir, known);
+                return known;
+            },
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/yocto-queue/index.js
+/*
+How it works:
+`this.#head` is an instance of `Node` which keeps track of its current value and nests another instance of `Node` that keeps the value that comes after it. When a value is provided to `.enqueue()`, the code needs to iterate through `this.#head`, going deeper and deeper to find the last value. However, iterating through every single item is slow. This problem is solved by saving a reference to the last value as `this.#tail` so that it can reference it to add a new value.
+*/
+
+class Node {
+	value;
+	next;
+
+	constructor(value) {
+		this.value = value;
+	}
+}
+
+class Queue {
+	#head;
+	#tail;
+	#size;
+
+	constructor() {
+		this.clear();
+	}
+
+	enqueue(value) {
+		const node = new Node(value);
+
+		if (this.#head) {
+			this.#tail.next = node;
+			this.#tail = node;
+		} else {
+			this.#head = node;
+			this.#tail = node;
+		}
+
+		this.#size++;
+	}
+
+	dequeue() {
+		const current = this.#head;
+		if (!current) {
+			return;
+		}
+
+		this.#head = this.#head.next;
+		this.#size--;
+
+		// Clean up tail reference when queue becomes empty
+		if (!this.#head) {
+			this.#tail = undefined;
+		}
+
+		return current.value;
+	}
+
+	peek() {
+		if (!this.#head) {
+			return;
+		}
+
+		return this.#head.value;
+
+		// TODO: Node.js 18.
+		// return this.#head?.value;
+	}
+
+	clear() {
+		this.#head = undefined;
+		this.#tail = undefined;
+		this.#size = 0;
+	}
+
+	get size() {
+		return this.#size;
+	}
+
+	* [Symbol.iterator]() {
+		let current = this.#head;
+
+		while (current) {
+			yield current.value;
+			current = current.next;
+		}
+	}
+
+	* drain() {
+		while (this.#head) {
+			yield this.dequeue();
+		}
+	}
+}
+
+;// CONCATENATED MODULE: ./node_modules/p-limit/index.js
+
+
+function pLimit(concurrency) {
+	let rejectOnClear = false;
+
+	if (typeof concurrency === 'object') {
+		({concurrency, rejectOnClear = false} = concurrency);
+	}
+
+	validateConcurrency(concurrency);
+
+	if (typeof rejectOnClear !== 'boolean') {
+		throw new TypeError('Expected `rejectOnClear` to be a boolean');
+	}
+
+	const queue = new Queue();
+	let activeCount = 0;
+
+	const resumeNext = () => {
+		// Process the next queued function if we're under the concurrency limit
+		if (activeCount < concurrency && queue.size > 0) {
+			activeCount++;
+			queue.dequeue().run();
+		}
+	};
+
+	const next = () => {
+		activeCount--;
+		resumeNext();
+	};
+
+	const run = async (function_, resolve, arguments_) => {
+		// Execute the function and capture the result promise
+		const result = (async () => function_(...arguments_))();
+
+		// Resolve immediately with the promise (don't wait for completion)
+		resolve(result);
+
+		// Wait for the function to complete (success or failure)
+		// We catch errors here to prevent unhandled rejections,
+		// but the original promise rejection is preserved for the caller
+		try {
+			await result;
+		} catch {}
+
+		// Decrement active count and process next queued function
+		next();
+	};
+
+	const enqueue = (function_, resolve, reject, arguments_) => {
+		const queueItem = {reject};
+
+		// Queue the internal resolve function instead of the run function
+		// to preserve the asynchronous execution context.
+		new Promise(internalResolve => { // eslint-disable-line promise/param-names
+			queueItem.run = internalResolve;
+			queue.enqueue(queueItem);
+		}).then(run.bind(undefined, function_, resolve, arguments_)); // eslint-disable-line promise/prefer-await-to-then
+
+		// Start processing immediately if we haven't reached the concurrency limit
+		if (activeCount < concurrency) {
+			resumeNext();
+		}
+	};
+
+	const generator = (function_, ...arguments_) => new Promise((resolve, reject) => {
+		enqueue(function_, resolve, reject, arguments_);
+	});
+
+	Object.defineProperties(generator, {
+		activeCount: {
+			get: () => activeCount,
+		},
+		pendingCount: {
+			get: () => queue.size,
+		},
+		clearQueue: {
+			value() {
+				if (!rejectOnClear) {
+					queue.clear();
+					return;
+				}
+
+				const abortError = AbortSignal.abort().reason;
+
+				while (queue.size > 0) {
+					queue.dequeue().reject(abortError);
+				}
+			},
+		},
+		concurrency: {
+			get: () => concurrency,
+
+			set(newConcurrency) {
+				validateConcurrency(newConcurrency);
+				concurrency = newConcurrency;
+
+				queueMicrotask(() => {
+					// eslint-disable-next-line no-unmodified-loop-condition
+					while (activeCount < concurrency && queue.size > 0) {
+						resumeNext();
+					}
+				});
+			},
+		},
+		map: {
+			async value(iterable, function_) {
+				const promises = [];
+
+				try {
+					Array.from(iterable, (value, index) => {
+						const promise = generator(function_, value, index);
+						promises.push(promise);
+						return promise;
+					});
+				} catch (error) {
+					// The iterable threw, so `Promise.all` never observes the already scheduled promises. Observe them here to avoid unhandled rejections.
+					for (const promise of promises) {
+						promise.catch(() => {}); // eslint-disable-line promise/prefer-await-to-then
+					}
+
+					throw error;
+				}
+
+				return Promise.all(promises);
+			},
+		},
+	});
+
+	return generator;
+}
+
+function limitFunction(function_, options) {
+	const limit = pLimit(options);
+
+	const limitedFunction = (...arguments_) => limit(() => function_(...arguments_));
+	Object.defineProperty(limitedFunction, 'clearQueue', {
+		value: limit.clearQueue,
+	});
+
+	return limitedFunction;
+}
+
+function validateConcurrency(concurrency) {
+	if (!((Number.isInteger(concurrency) || concurrency === Number.POSITIVE_INFINITY) && concurrency > 0)) {
+		throw new TypeError('Expected `concurrency` to be a number from 1 and up');
+	}
 }
 
 ;// CONCATENATED MODULE: ./src/docker/buildx-args.ts
@@ -34464,7 +34325,7 @@ const TOOL_NAME = 'docker-buildx';
 const VERSION_INPUT = 'buildx-version';
 /** Returns the installed plugin's path. */
 async function installBuildx(options) {
-    const logger = options.logger ?? new log/* NullLogger */.Q();
+    const logger = options.logger ?? new log/* NullLogger */.Q5();
     const version = parseBuildxVersion(options.version);
     const target = releaseTarget(options.platform ?? (0,external_node_os_.platform)(), options.arch ?? (0,external_node_os_.arch)());
     const binary = (await fromToolCache(version, target.arch, logger)) ?? (await download(version, target, options, logger));
@@ -34648,7 +34509,7 @@ async function detectBuildx(ctx) {
 }
 /** Returns the usable buildx version, installing the pinned release into the job's config first if needed. */
 async function ensureBuildx(ctx, options = {}) {
-    const logger = ctx.logger ?? new log/* NullLogger */.Q();
+    const logger = ctx.logger ?? new log/* NullLogger */.Q5();
     const found = await detectBuildx(ctx);
     if (found.ok && versionAtLeast(found.version, MIN_BUILDX_VERSION))
         return found.version;
@@ -34736,7 +34597,7 @@ function assertBuilderSupports(plan, builder) {
 }
 /** Docker, then buildx (installed if needed), then the builder's capabilities against the plan. */
 async function prepareBuilder(ctx, options) {
-    const logger = ctx.logger ?? new log/* NullLogger */.Q();
+    const logger = ctx.logger ?? new log/* NullLogger */.Q5();
     const versions = await detectDocker(ctx);
     const buildx = await ensureBuildx(ctx, options);
     const builder = await inspectBuilder(ctx, options.plan.builder);
@@ -34749,9 +34610,14 @@ async function runBuild(ctx, plan, options = {}) {
     await (0,promises_.rm)(plan.metadataFile, { force: true });
     await (0,promises_.mkdir)((0,external_node_path_.dirname)(plan.metadataFile), { recursive: true });
     const result = await docker(ctx, buildxArgs(plan), {
-        silent: false,
+        silent: ctx.quiet ?? false,
         ...(options.cwd && { cwd: options.cwd }),
     });
+    if (ctx.quiet) {
+        for (const text of [result.stdout, result.stderr])
+            if (text.trim())
+                ctx.logger?.info(text.trimEnd());
+    }
     if (result.exitCode !== 0) {
         throw new errors/* ActionError */.lZ(`docker buildx build failed: ${summariseBuildFailure(result.stderr)}`);
     }
@@ -35892,6 +35758,65 @@ function isPrintable(cp) {
             return false;
     }
     return true;
+}
+
+;// CONCATENATED MODULE: ./src/python/values.ts
+class PyDict extends Map {
+}
+class PyTuple {
+    items;
+    constructor(items) {
+        this.items = items;
+    }
+}
+/** An enum member, printed by repr as `<Class.NAME: value>` (flytekit's CopyFileDetection). */
+class PyEnum {
+    className;
+    name;
+    value;
+    constructor(className, name, value) {
+        this.className = className;
+        this.name = name;
+        this.value = value;
+    }
+}
+/** A `datetime.date` (YAML 1.1 reads an unquoted `2024-01-31` as one). */
+class PyDate {
+    year;
+    month;
+    day;
+    constructor(year, month, day) {
+        this.year = year;
+        this.month = month;
+        this.day = day;
+    }
+}
+/**
+ * A `datetime.datetime` (YAML 1.1 reads an unquoted `2024-01-31 10:00:00` as one). `offsetMinutes` is the fixed
+ * UTC offset of its `datetime.timezone`, or null for a naive datetime.
+ */
+class PyDateTime {
+    year;
+    month;
+    day;
+    hour;
+    minute;
+    second;
+    microsecond;
+    offsetMinutes;
+    constructor(year, month, day, hour, minute, second, microsecond, offsetMinutes) {
+        this.year = year;
+        this.month = month;
+        this.day = day;
+        this.hour = hour;
+        this.minute = minute;
+        this.second = second;
+        this.microsecond = microsecond;
+        this.offsetMinutes = offsetMinutes;
+    }
+}
+function isPyDict(v) {
+    return v instanceof PyDict;
 }
 
 ;// CONCATENATED MODULE: ./src/python/repr.ts
@@ -38772,7 +38697,7 @@ async function listAllFiles(root, cwd, ignore) {
     return all;
 }
 
-;// CONCATENATED MODULE: ./src/build-image.ts
+;// CONCATENATED MODULE: ./src/build/image.ts
 
 
 
@@ -38886,768 +38811,191 @@ async function buildImage(job, settings, env) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/preview/distribution.ts
-/**
- * The distribution (OCI registry) API calls preview tags need: read a manifest by digest, put the same bytes under
- * another tag, list a repository's tags, and delete a manifest by digest. Authentication is the same handshake
- * as the existence check (Basic, or a bearer token from the challenge's realm), answered again whenever the
- * registry asks for a wider scope (a PUT needs push, a DELETE needs delete).
- */
+;// CONCATENATED MODULE: ./src/build/run-graph.ts
 
 
 
 
 
-
-class DistributionClient {
-    registry;
-    options;
-    base;
-    http;
-    /** Authorization per repository and scope the registry asked for. */
-    authorizations = new Map();
-    secrets = [];
-    constructor(
-    /** Host (and port) as in the image reference. */
-    registry, options) {
-        this.registry = registry;
-        this.options = options;
-        this.base = registryBaseUrl(registry, options.insecureRegistries);
-        this.http = { ...DEFAULT_HTTP_OPTIONS, logger: options.logger ?? new log/* NullLogger */.Q(), ...options.http };
+async function runGraph(nodes, env) {
+    const limit = pLimit(Math.max(1, env.parallel));
+    // Several builds at once: each image's log is kept and printed as one group when it ends, not interleaved.
+    const quiet = env.parallel > 1 && nodes.length > 1;
+    const builder = sharedBuilder(env.builder ?? BUILDX);
+    const running = new Map();
+    for (const node of nodes) {
+        const base = node.baseImage ? running.get(node.baseImage) : undefined;
+        running.set(node.tagged.image, (async () => {
+            const baseOutcome = await base;
+            if (baseOutcome && (baseOutcome.state === 'failed' || baseOutcome.state === 'skipped')) {
+                return skipped(node, baseOutcome);
+            }
+            return limit(() => runNode(node, { ...env, builder }, quiet));
+        })());
     }
-    /** The manifest `repository@reference` (a tag or a digest), or undefined when the registry has none. */
-    async getManifest(repository, reference) {
-        const res = await this.send('GET', repository, `/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
-        if (res.status === 404)
-            return undefined;
-        if (res.status !== 200)
-            throw this.statusError(res, `read the manifest ${repository}@${reference}`);
-        const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() || mediaTypeOf(res.body);
-        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
-        return { body: res.body, mediaType, digest };
-    }
-    /** The digest `repository:tag` points at, or undefined when the tag does not exist. */
-    async tagDigest(repository, tag) {
-        const head = await this.send('HEAD', repository, `/manifests/${tag}`, { Accept: MANIFEST_ACCEPT });
-        if (head.status === 404)
-            return undefined;
-        const digest = head.status === 200 ? head.headers.get('docker-content-digest') : null;
-        if (digest && /^sha256:[a-f0-9]{64}$/.test(digest))
-            return digest;
-        return (await this.getManifest(repository, tag))?.digest;
-    }
-    /** Stores the manifest under `tag` with its own media type; returns the digest the registry reports. */
-    async putManifest(repository, tag, manifest) {
-        const res = await this.send('PUT', repository, `/manifests/${tag}`, { 'Content-Type': manifest.mediaType }, manifest.body);
-        if (res.status !== 201 && res.status !== 200)
-            throw this.statusError(res, `tag ${repository}:${tag}`);
-        const digest = res.headers.get('docker-content-digest') ?? manifest.digest;
-        if (digest !== manifest.digest) {
-            throw new errors/* ActionError */.lZ(`${this.registry} stored ${repository}:${tag} as ${digest}, not ${manifest.digest}: it changed the manifest instead of copying it.`);
-        }
-        return digest;
-    }
-    /** Every tag of a repository, following `Link` pagination. A missing repository has no tags. */
-    async listTags(repository) {
-        const tags = [];
-        let path = `/tags/list?n=1000`;
-        while (path) {
-            const res = await this.send('GET', repository, path, { Accept: 'application/json' });
-            if (res.status === 404)
-                return tags;
-            if (res.status !== 200)
-                throw this.statusError(res, `list the tags of ${repository}`);
-            const body = JSON.parse(res.body.toString('utf8'));
-            tags.push(...(body.tags ?? []));
-            path = nextPage(res.headers.get('link'), repository);
-        }
-        return tags;
-    }
-    /** Deletes a manifest (and with it every tag that points at it). Already gone is success. */
-    async deleteManifest(repository, digest) {
-        const res = await this.send('DELETE', repository, `/manifests/${digest}`, {});
-        if (res.status === 202 || res.status === 200)
-            return 'deleted';
-        if (res.status === 404)
-            return 'gone';
-        throw this.statusError(res, `delete ${repository}@${digest}`);
-    }
-    async send(method, repository, path, headers, body) {
-        const url = `${this.base}/v2/${repository}${path}`;
-        const scopeKey = `${repository} ${method}`;
-        const first = await this.once(method, url, { ...headers, ...this.auth(scopeKey, repository) }, body);
-        if (first.status !== 401)
-            return first;
-        const outcome = await answerChallenge(first.headers.get('www-authenticate') ?? '', repository, this.options.credentials, this.http);
-        if (!outcome.ok) {
-            throw new errors/* ActionError */.lZ(`${this.registry} refused ${method} ${repository}${path.split('?')[0]}: authentication failed (${outcome.failure.kind}); check the registry login inputs and that they may push and delete in ${repository}.`);
-        }
-        if (outcome.token)
-            this.secrets.push(outcome.token);
-        this.authorizations.set(scopeKey, outcome.authorization);
-        this.authorizations.set(repository, outcome.authorization);
-        return this.once(method, url, { ...headers, Authorization: outcome.authorization }, body);
-    }
-    auth(scopeKey, repository) {
-        const a = this.authorizations.get(scopeKey) ?? this.authorizations.get(repository);
-        return a ? { Authorization: a } : {};
-    }
-    async once(method, url, headers, body) {
-        try {
-            return await request(method, url, { headers, ...(body ? { body } : {}) }, this.http);
-        }
-        catch (err) {
-            if (err instanceof NetworkFailure)
-                throw new errors/* ActionError */.lZ(`${method} ${url}: ${networkAdvice(err, this.registry)}`);
-            throw err;
-        }
-    }
-    statusError(res, doing) {
-        const detail = registryErrorDetail(res.body);
-        let message = `Could not ${doing} on ${this.registry}: it answered ${res.status}${detail ? ` (${detail})` : ''}`;
-        if (res.status === 405)
-            message +=
-                '; the registry does not allow this operation (distribution needs REGISTRY_STORAGE_DELETE_ENABLED=true to delete)';
-        if (res.status === 401 || res.status === 403)
-            message += '; the credentials may not push or delete in this repository';
-        for (const s of this.secrets)
-            if (s.length >= 4)
-                message = message.split(s).join('***');
-        return new errors/* ActionError */.lZ(`${message}.`);
-    }
+    return Promise.all(running.values());
 }
-function mediaTypeOf(body) {
+async function runNode(node, env, quiet) {
+    const logger = quiet ? new log/* BufferedLogger */.IG() : env.logger;
+    if (quiet)
+        env.logger.info(`${node.tagged.image}: checking and building (its log follows when it ends)`);
+    let outcome;
     try {
-        const parsed = JSON.parse(body.toString('utf8'));
-        if (typeof parsed.mediaType === 'string')
-            return parsed.mediaType;
-    }
-    catch {
-        // not JSON: fall through
-    }
-    return 'application/vnd.oci.image.manifest.v1+json';
-}
-/** `</v2/name/tags/list?last=x&n=1000>; rel="next"` -> the path after `/v2/<name>`. */
-function nextPage(link, repository) {
-    const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
-    if (!m?.[1])
-        return undefined;
-    const url = new URL(m[1], 'http://registry.invalid');
-    const prefix = `/v2/${repository}`;
-    return url.pathname.startsWith(prefix) ? `${url.pathname.slice(prefix.length)}${url.search}` : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/preview/ghcr-packages.ts
-/**
- * GHCR cleanup through the GitHub Packages REST API: ghcr.io refuses manifest DELETE on the registry API, so
- * preview images are removed by deleting the package version (the manifest, with every tag on it). A container
- * package's versions carry the digest as `name` and the tags in `metadata.container.tags`. The owner may be an
- * organization or a user: the organization path is tried first, the user path after a 404.
- */
-
-const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
-const PER_PAGE = 100;
-const MAX_PAGES = 1000;
-const PERMISSION_HINT = 'The github-token input needs `permissions: packages: write`, and deleting a version needs the Admin role on the package (package settings, Manage Actions access).';
-/** `ghcr.io/<owner>/<path>` -> owner and the package name (the path, which may contain slashes). */
-function ghcrPackageOf(repository) {
-    const [owner = '', ...rest] = repository.split('/');
-    if (!owner || rest.length === 0)
-        throw new errors/* ActionError */.lZ(`ghcr.io/${repository} is not ghcr.io/<owner>/<package>: cannot find its package.`);
-    return { owner, packageName: rest.join('/') };
-}
-class GhcrPackages {
-    api;
-    owner;
-    packageName;
-    scope;
-    base;
-    constructor(api, owner, packageName) {
-        this.api = api;
-        this.owner = owner;
-        this.packageName = packageName;
-        this.base = (api.apiUrl || DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
-    }
-    get where() {
-        return `the container package ${this.packageName} of ${this.owner}`;
-    }
-    versionsUrl(scope) {
-        const owner = encodeURIComponent(this.owner);
-        return `${this.base}/${scope}/${owner}/packages/container/${encodeURIComponent(this.packageName)}/versions`;
-    }
-    /** Every version of the package with its tags, across pages. */
-    async listVersions() {
-        this.requireToken('list');
-        const versions = [];
-        for (let page = 1; page <= MAX_PAGES; page++) {
-            const res = await this.listPage(page);
-            const items = (await res.json());
-            for (const item of items) {
-                if (typeof item.id !== 'number' || !item.name)
-                    continue;
-                versions.push({ id: item.id, digest: item.name, tags: item.metadata?.container?.tags ?? [] });
-            }
-            const link = res.headers.get('link');
-            const more = link !== null ? /rel="next"/.test(link) : items.length === PER_PAGE;
-            if (!more)
-                break;
+        const connection = env.settings.push && node.spec.registry ? await env.connections.get(node.spec.registry) : undefined;
+        const docker = async () => ({ ...(await env.docker()), logger, quiet });
+        const result = await buildImage(node, env.settings, {
+            cwd: env.cwd,
+            workDir: env.workDir,
+            docker,
+            connection,
+            logger,
+            ...(env.builder ? { builder: env.builder } : {}),
+        });
+        outcome = { ...describe(node), ...result, state: result.built ? 'built' : 'reused' };
+        if (connection && env.settings.push && !node.nestedBase && env.afterPush) {
+            await env.afterPush(node, outcome, connection, logger);
         }
-        return versions;
-    }
-    /** Deletes one version (its manifest and every tag on it). Already gone is success. */
-    async deleteVersion(id) {
-        this.requireToken('delete');
-        const url = `${this.versionsUrl(this.scope ?? (await this.findScope()))}/${id}`;
-        const res = await this.send('DELETE', url);
-        if (res.status === 204 || res.status === 200)
-            return 'deleted';
-        if (res.status === 404)
-            return 'gone';
-        throw await this.statusError(res, `delete version ${id} of ${this.where}`);
-    }
-    async listPage(page) {
-        const query = `?per_page=${PER_PAGE}&page=${page}`;
-        if (this.scope) {
-            const res = await this.send('GET', this.versionsUrl(this.scope) + query);
-            if (res.ok)
-                return res;
-            throw await this.statusError(res, `list the versions of ${this.where}`);
-        }
-        const asOrg = await this.send('GET', this.versionsUrl('orgs') + query);
-        if (asOrg.ok) {
-            this.scope = 'orgs';
-            return asOrg;
-        }
-        if (asOrg.status !== 404)
-            throw await this.statusError(asOrg, `list the versions of ${this.where}`);
-        await asOrg.body?.cancel();
-        const asUser = await this.send('GET', this.versionsUrl('users') + query);
-        if (asUser.ok) {
-            this.scope = 'users';
-            return asUser;
-        }
-        throw await this.statusError(asUser, `list the versions of ${this.where}`);
-    }
-    async findScope() {
-        await this.listPage(1).then((res) => res.body?.cancel());
-        return this.scope ?? 'orgs';
-    }
-    requireToken(doing) {
-        if (!this.api.token)
-            throw new errors/* ActionError */.lZ(`Cannot ${doing} versions of ${this.where} on ghcr.io without a token: set the github-token input. ${PERMISSION_HINT}`);
-    }
-    async send(method, url) {
-        try {
-            return await fetch(url, {
-                method,
-                headers: {
-                    Accept: 'application/vnd.github+json',
-                    Authorization: `Bearer ${this.api.token}`,
-                    'X-GitHub-Api-Version': '2022-11-28',
-                    'User-Agent': 'imagespec-action',
-                },
-                signal: AbortSignal.timeout(30_000),
-            });
-        }
-        catch (err) {
-            throw new errors/* ActionError */.lZ(`Could not reach the GitHub API at ${new URL(url).origin} for ${this.where}: ${err.message}`);
-        }
-    }
-    async statusError(res, doing) {
-        const text = await res.text().catch(() => '');
-        let message = text.slice(0, 200);
-        try {
-            message = JSON.parse(text).message ?? message;
-        }
-        catch {
-            // not JSON
-        }
-        if (this.api.token.length >= 4)
-            message = message.split(this.api.token).join('***');
-        let hint = '';
-        if (res.status === 401)
-            hint = ' The github-token input was not accepted.';
-        if (res.status === 403 || res.status === 404) {
-            hint = ` ${res.status === 404 ? 'GitHub answers 404 also when the token may not see the package. ' : ''}${PERMISSION_HINT}`;
-        }
-        return new errors/* ActionError */.lZ(`Could not ${doing}: GitHub answered ${res.status} (${message}).${hint}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/preview/tag-store.ts
-
-
-
-
-function tagStore(registry, api, logger) {
-    switch (api.kind) {
-        case 'ecr':
-            return ecrStore(api);
-        case 'gar':
-            return garStore(registry, api, logger);
-        case 'distribution':
-            return repositoryOf(registry, 'x').host === 'ghcr.io'
-                ? ghcrStore(registry, api, logger)
-                : distributionStore(registry, api.credentials, logger);
-    }
-}
-function repositoryOf(registry, name) {
-    const ref = (0,registry_reference/* parseReference */.F2)(`${registry}/${name}`);
-    return { host: ref.registry, repository: ref.repository };
-}
-function distributionStore(registry, credentials, logger) {
-    const host = repositoryOf(registry, 'x').host;
-    const client = new DistributionClient(host, { credentials, logger });
-    const repo = (name) => repositoryOf(registry, name).repository;
-    return {
-        client,
-        deletesByDigest: true,
-        addTag: async (name, digest, tag) => {
-            const repository = repo(name);
-            const manifest = await client.getManifest(repository, digest);
-            if (!manifest)
-                throw new errors/* ActionError */.lZ(`${host}/${repository}@${digest} is not in the registry; cannot tag it ${tag}`);
-            if ((await client.tagDigest(repository, tag)) === digest)
-                return 'already-tagged';
-            await client.putManifest(repository, tag, manifest);
-            return 'tagged';
-        },
-        listTags: async (name) => {
-            const repository = repo(name);
-            const out = new Map();
-            for (const tag of await client.listTags(repository)) {
-                const digest = await client.tagDigest(repository, tag);
-                if (digest)
-                    out.set(tag, digest);
-            }
-            return out;
-        },
-        deleteTags: (name, digest) => client.deleteManifest(repo(name), digest),
-    };
-}
-function ecrStore(api) {
-    const mod = () => Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(249), __nccwpck_require__.e(594)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3594));
-    return {
-        deletesByDigest: false,
-        addTag: async (name, digest, tag) => (await mod()).tagEcrImage(api.ecr, api.repository(name), digest, tag),
-        listTags: async (name) => (await mod()).listEcrTags(api.ecr, api.repository(name)),
-        deleteTags: async (name, _digest, tags) => {
-            const r = await (await mod()).deleteEcrTags(api.ecr, api.repository(name), tags);
-            return r.deleted.length > 0 ? 'deleted' : 'gone';
-        },
-    };
-}
-function garStore(registry, api, logger) {
-    const viaRegistry = distributionStore(registry, api.credentials, logger);
-    return {
-        deletesByDigest: false,
-        addTag: viaRegistry.addTag,
-        listTags: viaRegistry.listTags,
-        deleteTags: async (name, _digest, tags) => {
-            const { deleteGarTag } = await __nccwpck_require__.e(/* import() */ 678).then(__nccwpck_require__.bind(__nccwpck_require__, 678));
-            let deleted = false;
-            for (const tag of tags)
-                if ((await deleteGarTag(api.session, api.target(name), tag)) === 'deleted')
-                    deleted = true;
-            return deleted ? 'deleted' : 'gone';
-        },
-    };
-}
-/**
- * ghcr.io: tags are added through the distribution API (PUT manifest works there), but ghcr.io refuses manifest
- * DELETE, so tags are listed and images deleted through the GitHub Packages API, one package version per image.
- */
-function ghcrStore(registry, api, logger) {
-    const viaRegistry = distributionStore(registry, api.credentials, logger);
-    const githubApi = api.githubPackages ?? { apiUrl: DEFAULT_GITHUB_API_URL, token: '' };
-    const packages = new Map();
-    const listed = new Map();
-    const packageOf = (name) => {
-        const existing = packages.get(name);
-        if (existing)
-            return existing;
-        const { owner, packageName } = ghcrPackageOf(repositoryOf(registry, name).repository);
-        const created = new GhcrPackages(githubApi, owner, packageName);
-        packages.set(name, created);
-        return created;
-    };
-    return {
-        deletesByDigest: true,
-        addTag: viaRegistry.addTag,
-        listTags: async (name) => {
-            const versions = await packageOf(name).listVersions();
-            listed.set(name, versions);
-            const out = new Map();
-            for (const v of versions)
-                for (const tag of v.tags)
-                    out.set(tag, v.digest);
-            return out;
-        },
-        deleteTags: async (name, digest, tags) => {
-            const pkg = packageOf(name);
-            const versions = listed.get(name) ?? (await pkg.listVersions());
-            const version = versions.find((v) => v.digest === digest);
-            if (!version)
-                return 'gone';
-            const others = version.tags.filter((t) => !tags.includes(t));
-            if (others.length > 0) {
-                throw new errors/* ActionError */.lZ(`Not deleting ${registry}/${name}@${digest}: the package version is also tagged ${others.join(', ')}.`);
-            }
-            return pkg.deleteVersion(version.id);
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./src/preview/apply-tags.ts
-
-
-/**
- * Adds preview and extra tags to an image that is in the registry (just pushed or found there), by copying its
- * manifest under each tag: the digest stays the same, nothing is built or uploaded.
- */
-async function addImageTags(image, tags, connection, logger) {
-    const refs = { tags: [image.flytekitImage], preview: [] };
-    const wanted = [...tags.preview, ...tags.extra];
-    if (wanted.length === 0)
-        return refs;
-    if (!connection.api)
-        throw new errors/* ActionError */.lZ(`Cannot add tags in ${connection.registry}: no registry API for ${connection.describe}.`);
-    if (!image.digest)
-        throw new errors/* ActionError */.lZ(`Cannot add tags to ${image.flytekitImage}: its digest is unknown.`);
-    const store = tagStore(image.registry, connection.api, logger);
-    const repo = image.flytekitImage.slice(0, image.flytekitImage.lastIndexOf(':'));
-    for (const tag of wanted) {
-        const ref = `${repo}:${tag}`;
-        const outcome = await store.addTag(image.name, image.digest, tag);
-        if (outcome === 'immutable-elsewhere') {
-            logger.warning(`${ref} already names another image and the repository's tags are IMMUTABLE: it was left as it is.`);
-            continue;
-        }
-        logger.info(`${outcome === 'tagged' ? 'Tagged' : 'Already tagged'} ${ref} -> ${image.digest}`);
-        refs.tags.push(ref);
-        if (tags.preview.includes(tag))
-            refs.preview.push(ref);
-    }
-    return refs;
-}
-
-;// CONCATENATED MODULE: ./src/preview/pull-request.ts
-
-
-const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_target'];
-/** The pull request of an event, or undefined for events that are not about a pull request. */
-function parsePullRequestEvent(eventName, payload) {
-    if (!PULL_REQUEST_EVENTS.includes(eventName))
-        return undefined;
-    const p = record(payload);
-    const pr = record(p?.pull_request);
-    if (!p || !pr)
-        throw new errors/* ActionError */.lZ(`The ${eventName} event payload has no pull_request object; cannot name preview tags.`);
-    const number = typeof p.number === 'number' ? p.number : pr.number;
-    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0) {
-        throw new errors/* ActionError */.lZ(`The ${eventName} event payload has no pull request number; cannot name preview tags.`);
-    }
-    const head = record(pr.head);
-    // A payload without the head commit still names the pull request; only `{sha}` patterns need the commit.
-    const sha = typeof head?.sha === 'string' ? head.sha.toLowerCase() : '';
-    const headSha = /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) ? sha : '';
-    return {
-        number,
-        headSha,
-        action: typeof p.action === 'string' ? p.action : '',
-        headRepo: repoName(head) ?? '',
-        baseRepo: repoName(record(pr.base)) ?? '',
-    };
-}
-/** The pull request of this run, from GITHUB_EVENT_NAME and the payload file. */
-function readPullRequest(eventName, eventPath) {
-    if (!PULL_REQUEST_EVENTS.includes(eventName))
-        return undefined;
-    let payload;
-    try {
-        payload = JSON.parse((0,external_node_fs_.readFileSync)(eventPath, 'utf8'));
     }
     catch (err) {
-        throw new errors/* ActionError */.lZ(`Cannot read the ${eventName} event payload at '${eventPath}' (GITHUB_EVENT_PATH): ${err.message}`);
+        logger.info(`${node.tagged.image} failed: ${(0,errors/* errorMessage */.gJ)(err)}`);
+        outcome = { ...describe(node), ...empty(node), state: 'failed', error: (0,errors/* errorMessage */.gJ)(err) };
     }
-    return parsePullRequestEvent(eventName, payload);
+    if (logger instanceof log/* BufferedLogger */.IG)
+        await logger.flushInto(env.logger, node.tagged.image);
+    return outcome;
 }
-/** How many characters of the head commit `{short_sha}` keeps. */
-const SHORT_SHA_LENGTH = 7;
-function shortSha(sha) {
-    return sha.slice(0, SHORT_SHA_LENGTH);
+function describe(node) {
+    return { origin: node.origin, name: node.spec.name, nestedBase: node.nestedBase, source: node.source };
 }
-function repoName(side) {
-    const repo = record(side?.repo);
-    return typeof repo?.full_name === 'string' ? repo.full_name : undefined;
+function empty(node) {
+    return {
+        registry: node.spec.registry ?? '',
+        image: node.tagged.image,
+        tag: node.tagged.tag,
+        specId: node.tagged.id,
+        digest: '',
+        built: false,
+        pushed: false,
+        dockerfile: '',
+    };
 }
-function record(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-        ? value
-        : undefined;
+function skipped(node, base) {
+    return {
+        ...describe(node),
+        ...empty(node),
+        state: 'skipped',
+        error: `not built: its base image ${base.image} ${base.state === 'failed' ? 'failed' : 'was not built'}`,
+    };
 }
-
-;// CONCATENATED MODULE: ./src/preview/tags.ts
-
-
 /**
- * Extra tags for an image: preview tags named after the pull request (`preview-tags` patterns) and fixed extra
- * tags (`extra-tags`). Patterns take `{pr}`, `{sha}`, `{short_sha}` and `{tag}` (the flytekit tag); every tag
- * they produce must be a valid Docker tag.
+ * The builder check (docker and buildx versions, a buildx install when missing, the builder's capabilities)
+ * once per kind of build plan, not once per image: images built at once would otherwise race to install buildx.
  */
-const DEFAULT_PREVIEW_TAGS = ['pr-{pr}', 'pr-{pr}-{short_sha}'];
-const PLACEHOLDERS = ['pr', 'sha', 'short_sha', 'tag'];
-/** Docker's tag grammar: a word character, then up to 127 word characters, dots and dashes. */
-const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-function isDockerTag(tag) {
-    return DOCKER_TAG.test(tag);
+function sharedBuilder(builder) {
+    const prepared = new Map();
+    return {
+        run: builder.run,
+        prepare: (ctx, options) => {
+            const p = options.plan;
+            const key = JSON.stringify([
+                ctx.configDir,
+                p.builder,
+                p.platforms,
+                p.cacheTo,
+                p.provenance,
+                p.sbom,
+                p.output,
+            ]);
+            const known = prepared.get(key) ?? builder.prepare(ctx, options);
+            prepared.set(key, known);
+            return known;
+        },
+    };
 }
-/** Fills one pattern. Unknown placeholders and results that are not Docker tags are input errors. */
-function expandTagPattern(pattern, values, input = 'preview-tags') {
-    const out = pattern.replace(/\{([^{}]*)\}/g, (whole, name) => {
-        if (!PLACEHOLDERS.includes(name)) {
-            throw new errors/* InputError */.dz(input, `'${pattern}' uses ${whole}; the placeholders are ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`);
-        }
-        return values[name];
-    });
-    if (!isDockerTag(out)) {
-        throw new errors/* InputError */.dz(input, `'${pattern}' gives '${out}', which is not a Docker tag (letters, digits, '_', '.', '-'; not starting with '.' or '-'; at most 128)`);
+/** Dry run: the graph in build order, each image's tag and Dockerfile, without docker or a registry. */
+async function dryRunGraph(nodes, env) {
+    const outcomes = [];
+    for (const [i, node] of nodes.entries()) {
+        const context = await writeContext(node, env.settings, env);
+        const from = node.baseImage ? `, FROM ${node.baseImage}` : '';
+        const title = `${i + 1}/${nodes.length} ${node.tagged.image} (${node.origin}${node.nestedBase ? ', nested base' : ''}${from})`;
+        await env.logger.group(title, async () => env.logger.info(await (0,promises_.readFile)(context.dockerfile, 'utf8')));
+        outcomes.push({ ...describe(node), ...empty(node), dockerfile: context.dockerfile, state: 'dry-run' });
+    }
+    return outcomes;
+}
+
+;// CONCATENATED MODULE: ./src/github.ts
+
+
+function readRunContext(env = process.env) {
+    return {
+        workspace: env.GITHUB_WORKSPACE || process.cwd(),
+        runnerTemp: env.RUNNER_TEMP || external_node_path_default().join(external_node_os_default().tmpdir(), 'imagespec-action'),
+        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        repository: env.GITHUB_REPOSITORY || '',
+        sha: env.GITHUB_SHA || '',
+        ref: env.GITHUB_REF || '',
+        eventName: env.GITHUB_EVENT_NAME || '',
+        eventPath: env.GITHUB_EVENT_PATH || '',
+        actor: env.GITHUB_ACTOR || '',
+        runId: env.GITHUB_RUN_ID || '',
+    };
+}
+/** OCI labels that tie the image to the commit it was built from. */
+function ociLabels(ctx, created) {
+    const labels = { 'org.opencontainers.image.created': created.toISOString() };
+    if (ctx.repository) {
+        labels['org.opencontainers.image.source'] = `${ctx.serverUrl.replace(/\/+$/, '')}/${ctx.repository}`;
+    }
+    if (ctx.sha)
+        labels['org.opencontainers.image.revision'] = ctx.sha;
+    return labels;
+}
+
+;// CONCATENATED MODULE: ./src/docker/buildx-options.ts
+
+/** `KEY=VALUE` lines into a record; `input` names the input in the error. */
+function keyValues(lines, input) {
+    const out = {};
+    for (const line of lines) {
+        const eq = line.indexOf('=');
+        if (eq <= 0)
+            throw new errors/* InputError */.dz(input, `'${line}' is not KEY=VALUE; write one per line`);
+        out[line.slice(0, eq).trim()] = line.slice(eq + 1);
     }
     return out;
 }
-/** Checks patterns once up front, with the longest values they can get, so a bad pattern fails before a build. */
-function validateTagPatterns(patterns, input = 'preview-tags') {
-    const widest = {
-        pr: '999999',
-        sha: 'f'.repeat(40),
-        short_sha: 'f'.repeat(SHORT_SHA_LENGTH),
-        tag: 'A'.repeat(22),
-    };
-    for (const p of patterns)
-        expandTagPattern(p, widest, input);
-}
-function previewPatterns(previewTags) {
-    if (previewTags.length === 1 && previewTags[0]?.toLowerCase() === 'none')
-        return [];
-    return previewTags.length > 0 ? previewTags : DEFAULT_PREVIEW_TAGS;
-}
-/** The tags one image gets besides its flytekit tag, without duplicates and without the flytekit tag itself. */
-function tagsForImage(inputs, pr, flytekitTag) {
-    const values = {
-        pr: pr ? String(pr.number) : '',
-        sha: pr?.headSha ?? '',
-        short_sha: pr ? shortSha(pr.headSha) : '',
-        tag: flytekitTag,
-    };
-    const patterns = [...(pr ? previewPatterns(inputs.previewTags) : []), ...inputs.extraTags];
-    if (!values.sha && patterns.some((p) => /\{(short_)?sha\}/.test(p))) {
-        throw new errors/* ActionError */.lZ(`${pr ? `The event payload of pull request #${pr.number} has no head commit` : 'This run is not a pull request'}, so tags with {sha} or {short_sha} cannot be named.`);
+/** buildx `--secret` syntax (`id=x,src=path` or `id=x,env=VAR`) into a BuildSecret. */
+function parseSecret(text) {
+    const fields = new Map(text.split(',').map((part) => {
+        const eq = part.indexOf('=');
+        return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
+    }));
+    const id = fields.get('id');
+    const src = fields.get('src') ?? fields.get('source');
+    const env = fields.get('env');
+    if (!id || (!src && !env)) {
+        throw new errors/* InputError */.dz('secrets', `'${text.split(',')[0]}…' is not a buildx secret; write id=NAME,src=FILE or id=NAME,env=VARIABLE`);
     }
-    const seen = new Set([flytekitTag]);
-    const unique = (tags) => tags.filter((t) => !seen.has(t) && Boolean(seen.add(t)));
-    const preview = pr
-        ? unique(previewPatterns(inputs.previewTags).map((p) => expandTagPattern(p, values)))
-        : [];
-    const extra = unique(inputs.extraTags.map((p) => expandTagPattern(p, values, 'extra-tags')));
-    return { preview, extra };
+    return src ? { id, src } : { id, env: env };
 }
-/** The tags `cleanup: pr` removes with the default patterns: `pr-<number>` and `pr-<number>-*`. */
-function isPreviewTagOf(tag, prNumber) {
-    return tag === `pr-${prNumber}` || tag.startsWith(`pr-${prNumber}-`);
-}
-/**
- * What each placeholder matches when a pattern is read back: the head commit in full (SHA-1, or SHA-256 in
- * repositories that use it) or shortened, and the flytekit tag, whose length and alphabet `tag_format` can
- * change, so anything a Docker tag may hold.
- */
-const PLACEHOLDER_MATCH = {
-    sha: '[0-9a-f]{40}(?:[0-9a-f]{24})?',
-    short_sha: `[0-9a-f]{${SHORT_SHA_LENGTH}}`,
-    tag: '[A-Za-z0-9_.-]+',
-};
-const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/**
- * Reads one `preview-tags` pattern back into a regular expression for the tags it made for pull request
- * `prNumber`. A placeholder used twice must have the same value both times. Gives a reason instead when the
- * pattern cannot be tied to one pull request: without `{pr}`, or with `{pr}` not set off by a non-digit
- * character in a pattern with `{tag}` (which has no fixed length), where pull request 1's tags and pull
- * request 11's look alike.
- */
-function previewTagRegExp(pattern, prNumber) {
-    const parts = pattern.split(/(\{[^{}]*\})/);
-    const names = parts.map((part) => /^\{([^{}]*)\}$/.exec(part)?.[1]);
-    for (const name of names) {
-        if (name !== undefined && !PLACEHOLDERS.includes(name)) {
-            throw new errors/* InputError */.dz('preview-tags', `'${pattern}' uses {${name}}; the placeholders are ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`);
-        }
-    }
-    if (!names.includes('pr')) {
-        return { reason: "it has no {pr}, so its tags cannot be told apart from other pull requests' tags" };
-    }
-    if (names.includes('tag')) {
-        // A neighbour of {pr}: the next non-empty part on that side, or undefined at the pattern's edge.
-        const neighbour = (i, step) => {
-            for (let j = i + step; j >= 0 && j < parts.length; j += step) {
-                if (names[j] !== undefined)
-                    return '{}';
-                const text = parts[j] ?? '';
-                if (text)
-                    return step === 1 ? text[0] : text[text.length - 1];
-            }
-            return undefined;
-        };
-        const setOff = (c) => c === undefined || (c !== '{}' && !/[0-9]/.test(c));
-        if (names.some((name, i) => name === 'pr' && !(setOff(neighbour(i, -1)) && setOff(neighbour(i, 1))))) {
-            return {
-                reason: "its {pr} is not set off by a character other than a digit, and {tag} has no fixed length, so one pull request's tags can look like another's",
-            };
-        }
-    }
-    const seen = new Set();
-    const source = parts
-        .map((part, i) => {
-        const name = names[i];
-        if (name === undefined)
-            return escapeRegExp(part);
-        if (name === 'pr')
-            return String(prNumber);
-        if (seen.has(name))
-            return `\\k<${name}>`;
-        seen.add(name);
-        return `(?<${name}>${PLACEHOLDER_MATCH[name]})`;
-    })
-        .join('');
-    return { regexp: new RegExp(`^${source}$`) };
-}
-/**
- * The matcher `cleanup: pr` uses for pull request `prNumber`, from the `preview-tags` input in effect: by
- * default `pr-<number>` and `pr-<number>-*` (as before custom patterns were matched); otherwise the tags each
- * pattern makes for this pull request; with `none`, nothing.
- */
-function previewTagMatcher(previewTags, prNumber) {
-    if (previewTags.length === 0) {
-        return { prNumber, matches: (tag) => isPreviewTagOf(tag, prNumber), usable: 1, ignored: [] };
-    }
-    const regexps = [];
-    const ignored = [];
-    for (const pattern of new Set(previewPatterns(previewTags))) {
-        const read = previewTagRegExp(pattern, prNumber);
-        if (read.regexp)
-            regexps.push(read.regexp);
-        else
-            ignored.push({ pattern, reason: read.reason });
-    }
-    return { prNumber, matches: (tag) => regexps.some((r) => r.test(tag)), usable: regexps.length, ignored };
-}
-
-;// CONCATENATED MODULE: ./src/preview/context.ts
-
-
-
-function previewContext(inputs, eventName, eventPath) {
-    validateTagPatterns(previewPatterns(inputs.previewTags));
-    validateTagPatterns(inputs.extraTags, 'extra-tags');
-    return { pr: readPullRequest(eventName, eventPath), tags: inputs };
-}
-/** Adds the preview and extra tags to the image a chain ends in, and records the references on its result. */
-async function tagChainImage(result, job, preview, connection, logger) {
-    const tags = tagsForImage(preview.tags, preview.pr, result.tag);
-    if (tags.preview.length + tags.extra.length === 0 || !job.spec.registry)
-        return;
-    const refs = await logger.group(`Tag ${result.image}`, () => addImageTags({
-        registry: job.spec.registry ?? '',
-        name: job.spec.name,
-        flytekitImage: result.image,
-        digest: result.digest,
-    }, tags, connection, logger));
-    result.tags = refs.tags;
-    if (refs.preview[0])
-        result.previewImage = refs.preview[0];
-}
-
-;// CONCATENATED MODULE: ./src/pipeline/build-all.ts
-
-
-
-
-/** The image chains -> Dockerfiles only (dry run), or checked, built, pushed and preview-tagged images. */
-function authInputs(inputs, ctx) {
+function buildPlanDefaults(inputs, labels) {
     return {
-        username: inputs.username,
-        password: inputs.password,
-        githubToken: inputs.githubToken,
-        actor: ctx.actor,
-        aws: inputs.aws,
-        ecr: inputs.ecr,
-        gcp: inputs.gcp,
+        labels: { ...labels, ...keyValues(inputs.labels, 'labels') },
+        ...(inputs.network ? { network: inputs.network } : {}),
+        buildArgs: keyValues(inputs.buildArgs, 'build-args'),
+        secrets: inputs.secrets.map(parseSecret),
+        ...(inputs.builder ? { builder: inputs.builder } : {}),
+        cacheFrom: inputs.cacheFrom,
+        cacheTo: inputs.cacheTo,
+        provenance: inputs.provenance,
+        sbom: inputs.sbom,
+        noCache: inputs.noCache,
     };
-}
-async function connect(registry, inputs, ctx, session, logger) {
-    const connection = await logger.group(`Connect to ${registry}`, () => connectRegistry(registry, authInputs(inputs, ctx), session.ambientConfigDir, session.jobConfigDir, logger));
-    logger.info(`Registry: ${connection.describe}`);
-    return connection;
-}
-/**
- * The connection as this run uses it: a repository is prepared once per image name (a forced rebuild asks first
- * whether its tags are immutable, then again before the push; ECR would repeat its lookup and lifecycle policy),
- * and registries docker logs in to are recorded, so the post step logs out of those only.
- */
-function forThisRun(connection, session) {
-    const prepared = new Map();
-    return {
-        ...connection,
-        prepareRepository: (name) => {
-            const known = prepared.get(name) ?? connection.prepareRepository(name);
-            prepared.set(name, known);
-            return known;
-        },
-        loginForPush: async (configDir) => {
-            await connection.loginForPush(configDir);
-            session.usedRegistry(connection.registry);
-        },
-    };
-}
-async function dryRun(chains, settings, cwd, workDir, logger) {
-    const results = [];
-    for (const job of chains.flat()) {
-        const context = await writeContext(job, settings, { cwd, workDir });
-        await logger.group(`Dockerfile for ${job.tagged.image}`, async () => logger.info(await (0,promises_.readFile)(context.dockerfile, 'utf8')));
-        results.push({
-            registry: job.spec.registry ?? '',
-            image: job.tagged.image,
-            tag: job.tagged.tag,
-            specId: job.tagged.id,
-            digest: '',
-            built: false,
-            pushed: false,
-            dockerfile: context.dockerfile,
-        });
-    }
-    return results;
-}
-async function buildAll(chains, env) {
-    const { inputs, settings, ctx, cwd, workDir, session, preview, logger } = env;
-    const results = [];
-    for (const chain of chains) {
-        const registry = chain[chain.length - 1]?.spec.registry;
-        const connection = registry
-            ? forThisRun(await connect(registry, inputs, ctx, session, logger), session)
-            : undefined;
-        // Docker always runs with the job's own config (it starts as a copy of the runner's logins): logins, and a
-        // buildx this action may have to install, go there and never into the user's ~/.docker.
-        const docker = async () => ({ configDir: await session.jobConfigDir(), logger });
-        for (const job of chain) {
-            results.push(await buildImage(job, settings, { cwd, workDir, docker, connection, logger }));
-        }
-        const top = results[results.length - 1];
-        if (connection && inputs.push && top) {
-            await tagChainImage(top, chain[chain.length - 1], preview, connection, logger);
-        }
-    }
-    return results;
 }
 
-;// CONCATENATED MODULE: ./src/plan.ts
+;// CONCATENATED MODULE: ./src/plan/targets.ts
 
 /**
  * Pure decisions about what to build, before anything runs: which specs (one per registry), in which order
@@ -39695,99 +39043,348 @@ function flytekitRequirement(input) {
     throw new errors/* InputError */.dz('flytekit-version', `'${value}' is not a version; use e.g. 1.16.24, a requirement such as flytekit>=1.16, or none`);
 }
 
-;// CONCATENATED MODULE: ./src/spec/emit.ts
+;// CONCATENATED MODULE: ./src/build/settings.ts
+
+
+
+
+/** The inputs every image of the step is built with. */
+function buildSettings(inputs, ctx) {
+    let python;
+    return {
+        installer: inputs.installer,
+        flytekitRequirement: flytekitRequirement(inputs.flytekitVersion),
+        defaultPythonVersion: () => (python ??= runnerPythonVersion()),
+        push: inputs.push,
+        force: inputs.force,
+        onCheckError: inputs.onCheckError,
+        plan: buildPlanDefaults(inputs, ociLabels(ctx, new Date())),
+        buildxVersion: inputs.buildxVersion,
+    };
+}
+/**
+ * flytekit installs the building machine's Python when python_version is unset; the runner stands in for that
+ * machine (it is where `pyflyte register` would run).
+ */
+async function runnerPythonVersion() {
+    try {
+        const r = await (0,docker_exec/* exec */.m0)('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
+        if (r.exitCode === 0 && /^\d+\.\d+$/.test(r.stdout.trim()))
+            return r.stdout.trim();
+    }
+    catch {
+        // no python3 on the runner
+    }
+    return '3.12';
+}
+
+// EXTERNAL MODULE: ./src/state.ts
+var state = __nccwpck_require__(2462);
+;// CONCATENATED MODULE: ./src/docker-session.ts
 
 
 
 /**
- * ImageSpec -> YAML that PyYAML's safe_load reads back to exactly the same Python values, so that
- * `pyflyte register --image <file>` computes the tag this action computed, inline inputs included. Every scalar
- * says what it is: strings are double-quoted (YAML 1.1 would read `3.10`, `yes` or `0755` as numbers and
- * booleans), floats and ints carry explicit tags, containers are written in flow style.
+ * Where docker keeps credentials for this job. The job's own DOCKER_CONFIG is made on first need (a build) under
+ * the runner's temp folder, never the user's ~/.docker, and recorded for the post step, which logs out of every
+ * registry recorded here (the ones docker logged in to) and deletes the folder. It starts with a copy of the runner's logins
+ * (an earlier step's login to a private base image registry keeps working); this action's logins go only there.
  */
-class NotExpressibleInYaml extends Error {
-}
-// JSON escapes are YAML double-quoted escapes; beyond JSON's, PyYAML refuses these characters raw.
-const UNSAFE = /[\u007f-\u009f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]/gu;
-function quoted(s) {
-    return JSON.stringify(s).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-function emit_float(x) {
-    if (Number.isNaN(x))
-        return '!!float .nan';
-    if (!Number.isFinite(x))
-        return x > 0 ? '!!float .inf' : '!!float -.inf';
-    return `!!float ${floatRepr(x)}`;
-}
-function pad(n, width) {
-    return String(n).padStart(width, '0');
-}
-/** A YAML 1.1 timestamp PyYAML reads back as the same datetime (6 fraction digits keep the microseconds). */
-function dateTime(v) {
-    const date = `${pad(v.year, 4)}-${pad(v.month, 2)}-${pad(v.day, 2)}`;
-    const time = `${pad(v.hour, 2)}:${pad(v.minute, 2)}:${pad(v.second, 2)}.${pad(v.microsecond, 6)}`;
-    if (v.offsetMinutes === null)
-        return `${date}T${time}`;
-    if (v.offsetMinutes === 0)
-        return `${date}T${time}Z`;
-    const abs = Math.abs(v.offsetMinutes);
-    return `${date}T${time}${v.offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`;
-}
-function emitValue(v) {
-    if (v === null)
-        return '~';
-    if (typeof v === 'boolean')
-        return v ? 'true' : 'false';
-    if (typeof v === 'bigint')
-        return `!!int ${v}`;
-    if (typeof v === 'number')
-        return emit_float(v);
-    if (typeof v === 'string')
-        return quoted(v);
-    if (Array.isArray(v))
-        return `[${v.map(emitValue).join(', ')}]`;
-    if (v instanceof PyDict)
-        return `{${[...v].map(([k, x]) => `${emitValue(k)}: ${emitValue(x)}`).join(', ')}}`;
-    if (v instanceof PyDate)
-        return `${pad(v.year, 4)}-${pad(v.month, 2)}-${pad(v.day, 2)}`;
-    if (v instanceof PyDateTime)
-        return dateTime(v);
-    if (v instanceof PyEnum) {
-        throw new NotExpressibleInYaml(`${v.className}.${v.name} is a Python enum member; YAML can only hold a string`);
+class DockerSession {
+    runnerTemp;
+    logger;
+    ambientConfigDir = (0,docker_login/* runnerDockerConfigDir */.We)();
+    jobConfig;
+    registries = new Set();
+    constructor(runnerTemp, logger) {
+        this.runnerTemp = runnerTemp;
+        this.logger = logger;
     }
-    if (v instanceof PyTuple)
-        throw new NotExpressibleInYaml('a tuple cannot be written in YAML');
-    throw new NotExpressibleInYaml(`cannot write ${String(v)}`);
-}
-function fieldValue(spec, field) {
-    const value = spec[field];
-    if (value === undefined)
-        return undefined;
-    if (field === 'base_image' && typeof value === 'object')
-        return specMapping(value);
-    if (field === 'source_copy_mode') {
-        if (value instanceof YamlCopyMode)
-            return value.text;
-        throw new NotExpressibleInYaml(`source_copy_mode ${String(value)} came from the 'source-copy-mode' input, where it is flytekit's enum; a YAML file can only hold a string, which flytekit hashes differently: set source_copy_mode in the spec file instead`);
+    /** The job's DOCKER_CONFIG, created the first time it is asked for. */
+    jobConfigDir = () => (this.jobConfig ??= (0,docker_login/* createDockerConfigDir */.u1)(this.runnerTemp, {
+        sourceConfigDir: this.ambientConfigDir,
+        logger: this.logger,
+        inheritCredentials: true,
+    }).then((dir) => {
+        lib_core/* saveState */.LZ(state/* STATE */.c.dockerConfig, dir);
+        return dir;
+    }));
+    /** Remembers a registry host docker logged in to, for the post step's logout. */
+    usedRegistry(registry) {
+        this.registries.add(registry.split('/')[0]);
+        lib_core/* saveState */.LZ(state/* STATE */.c.registries, JSON.stringify([...this.registries]));
     }
-    return value;
 }
-function specMapping(spec) {
-    const out = new PyDict();
-    for (const field of SPEC_FIELDS) {
-        // pip_secret_mounts holds tuples, which YAML cannot write; flytekit leaves it out of the tag anyway.
-        if (field === 'pip_secret_mounts')
+
+;// CONCATENATED MODULE: ./src/spec/model.ts
+/** flytekit's CopyFileDetection members, with their enum values. */
+const COPY_MODES = { LOADED_MODULES: 1n, ALL: 2n, NO_COPY: 3n };
+/**
+ * source_copy_mode as a YAML file gives it: a plain string. `ImageSpec(**yaml.safe_load(f))` never turns it into
+ * the CopyFileDetection enum, so flytekit hashes the string (`'ALL'`, not `<CopyFileDetection.ALL: 2>`), and since
+ * a string equals neither NO_COPY nor LOADED_MODULES, any string copies and hashes every file, as ALL does.
+ */
+class YamlCopyMode {
+    text;
+    constructor(text) {
+        this.text = text;
+    }
+    toString() {
+        return this.text;
+    }
+}
+/**
+ * The ImageSpec dataclass fields of flytekit 1.16, in declaration order. The order is part of the tag: flytekit
+ * hashes the repr of a dict built in this order.
+ */
+const SPEC_FIELDS = [
+    'name',
+    'python_version',
+    'builder',
+    'source_root',
+    'env',
+    'registry',
+    'packages',
+    'conda_packages',
+    'conda_channels',
+    'requirements',
+    'apt_packages',
+    'cuda',
+    'cudnn',
+    'base_image',
+    'platform',
+    'pip_index',
+    'pip_extra_index_url',
+    'pip_secret_mounts',
+    'pip_extra_args',
+    'registry_config',
+    'entrypoint',
+    'commands',
+    'tag_format',
+    'source_copy_mode',
+    'copy',
+    'python_exec',
+    'runtime_packages',
+    'builder_options',
+    'builder_config',
+];
+
+;// CONCATENATED MODULE: ./src/spec/inline.ts
+
+
+const INLINE_FIELDS = {
+    name: { field: 'name', kind: 'string' },
+    registry: { field: 'registry', kind: 'string' },
+    'base-image': { field: 'base_image', kind: 'string' },
+    'python-version': { field: 'python_version', kind: 'string' },
+    packages: { field: 'packages', kind: 'list' },
+    requirements: { field: 'requirements', kind: 'string' },
+    'apt-packages': { field: 'apt_packages', kind: 'list' },
+    'conda-packages': { field: 'conda_packages', kind: 'list' },
+    'conda-channels': { field: 'conda_channels', kind: 'list' },
+    env: { field: 'env', kind: 'env' },
+    commands: { field: 'commands', kind: 'list' },
+    'pip-index': { field: 'pip_index', kind: 'string' },
+    'pip-extra-index-url': { field: 'pip_extra_index_url', kind: 'list' },
+    'pip-extra-args': { field: 'pip_extra_args', kind: 'string' },
+    platform: { field: 'platform', kind: 'string' },
+    entrypoint: { field: 'entrypoint', kind: 'list' },
+    copy: { field: 'copy', kind: 'list' },
+    'source-root': { field: 'source_root', kind: 'string' },
+    'source-copy-mode': { field: 'source_copy_mode', kind: 'copy-mode' },
+    'tag-format': { field: 'tag_format', kind: 'string' },
+    'python-exec': { field: 'python_exec', kind: 'string' },
+};
+/** One item per line; blank lines and lines starting with '#' are skipped, surrounding spaces trimmed. */
+function parseLines(text) {
+    return text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'));
+}
+function parseEnv(text, issues) {
+    const env = new PyDict();
+    for (const line of parseLines(text)) {
+        const eq = line.indexOf('=');
+        if (eq <= 0) {
+            issues.push({
+                input: 'env',
+                message: `'${line}' is not KEY=VALUE; write one variable per line, e.g. LOG_LEVEL=debug`,
+            });
             continue;
-        const value = fieldValue(spec, field);
-        if (value !== undefined)
-            out.set(field, value);
+        }
+        env.set(line.slice(0, eq).trim(), line.slice(eq + 1));
+    }
+    return env;
+}
+function parseCopyMode(text, issues) {
+    const name = text.trim().toUpperCase();
+    if (name in COPY_MODES)
+        return new PyEnum('CopyFileDetection', name, COPY_MODES[name]);
+    issues.push({
+        input: 'source-copy-mode',
+        message: `'${text.trim()}' is not a copy mode; use ALL or NO_COPY`,
+    });
+    return undefined;
+}
+/** Turns the non-empty inline inputs (input name -> raw text) into spec fields. */
+function inlineFields(raw) {
+    const result = { fields: new Map(), inputOf: new Map(), issues: [] };
+    for (const [input, text] of Object.entries(raw)) {
+        const def = INLINE_FIELDS[input];
+        if (!def || text.trim() === '')
+            continue;
+        let value;
+        if (def.kind === 'string')
+            value = text.trim();
+        else if (def.kind === 'list')
+            value = parseLines(text);
+        else if (def.kind === 'env')
+            value = parseEnv(text, result.issues);
+        else
+            value = parseCopyMode(text, result.issues);
+        if (value === undefined)
+            continue;
+        result.fields.set(def.field, value);
+        result.inputOf.set(def.field, input);
+    }
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+
+
+
+
+
+function inputs_text(name) {
+    return lib_core/* getInput */.V4(name);
+}
+function bool(name, fallback) {
+    const raw = lib_core/* getInput */.V4(name).trim();
+    if (raw === '')
+        return fallback;
+    if (/^(true|yes|on|1)$/i.test(raw))
+        return true;
+    if (/^(false|no|off|0)$/i.test(raw))
+        return false;
+    throw new errors/* InputError */.dz(name, `'${raw}' is not a boolean; use true or false`);
+}
+function oneOf(name, allowed, fallback) {
+    const raw = lib_core/* getInput */.V4(name).trim();
+    if (raw === '')
+        return fallback;
+    if (allowed.includes(raw))
+        return raw;
+    throw new errors/* InputError */.dz(name, `'${raw}' is not one of ${allowed.join(', ')}`);
+}
+function inputs_int(name, unit = 'seconds') {
+    const raw = lib_core/* getInput */.V4(name).trim();
+    if (raw === '')
+        return undefined;
+    if (!/^\d+$/.test(raw))
+        throw new errors/* InputError */.dz(name, `'${raw}' is not a whole number of ${unit}`);
+    return Number(raw);
+}
+/**
+ * Builds at once: BuildKit already runs a build's own steps in parallel, and package downloads dominate, so one
+ * build per core (at least two, at most four) keeps a runner busy without starving it.
+ */
+function parallelBuilds() {
+    const given = inputs_int('parallel-builds', 'builds');
+    if (given === 0)
+        throw new errors/* InputError */.dz('parallel-builds', 'must be at least 1 (or empty for the default)');
+    return given ?? Math.min(4, Math.max(2, external_node_os_default().availableParallelism()));
+}
+/**
+ * Inline field inputs change one ImageSpec. With several spec files there is no saying which one they would
+ * change, so that is refused rather than guessed.
+ */
+function checkInlineWithSpecs(specs, inline) {
+    const names = Object.keys(inline);
+    if (specs.length <= 1 || names.length === 0)
+        return;
+    throw new errors/* InputError */.dz(names.join("', '"), `inline ImageSpec inputs change exactly one spec, but 'spec' names ${specs.length} files ` +
+        `(${specs.join(', ')}): which one would they change? Put the values in the spec files, or build that ` +
+        'spec in a step of its own');
+}
+function lines(name) {
+    return parseLines(lib_core/* getInput */.V4(name));
+}
+function inlineInputs() {
+    const out = {};
+    for (const name of Object.keys(INLINE_FIELDS)) {
+        const value = lib_core/* getInput */.V4(name);
+        if (value.trim() !== '')
+            out[name] = value;
     }
     return out;
 }
-/** The spec as a YAML document (one field per line), or NotExpressibleInYaml saying why it cannot be. */
-function emitSpecYaml(spec) {
-    const lines = [...specMapping(spec)].map(([k, v]) => `${k}: ${emitValue(v)}`);
-    return `# ImageSpec as this action resolved it (spec file and inline inputs): pyflyte reads it to the same tag.\n${lines.join('\n')}\n`;
+function getInputs() {
+    // The password is masked before anything else can print it.
+    const password = lib_core/* getInput */.V4('password');
+    if (password)
+        lib_core/* setSecret */.Pq(password);
+    const specs = lines('spec');
+    const inline = inlineInputs();
+    checkInlineWithSpecs(specs, inline);
+    return {
+        specs,
+        workingDirectory: inputs_text('working-directory').trim() || '.',
+        inline,
+        dryRun: bool('dry-run', false),
+        installer: oneOf('installer', ['uv', 'pip'], 'uv'),
+        flytekitVersion: inputs_text('flytekit-version').trim(),
+        push: bool('push', true),
+        force: bool('force', false),
+        onCheckError: oneOf('on-check-error', ['fail', 'build'], 'fail'),
+        network: inputs_text('network').trim(),
+        buildArgs: lines('build-args'),
+        secrets: lines('secrets'),
+        builder: inputs_text('builder').trim(),
+        cacheFrom: lines('cache-from'),
+        cacheTo: lines('cache-to'),
+        provenance: inputs_text('provenance').trim() || 'false',
+        sbom: inputs_text('sbom').trim() || 'false',
+        labels: lines('labels'),
+        noCache: bool('no-cache', false),
+        buildxVersion: inputs_text('buildx-version').trim() || 'v0.29.1',
+        username: inputs_text('username').trim(),
+        password,
+        registries: lines('registries'),
+        githubToken: inputs_text('github-token').trim(),
+        aws: {
+            region: inputs_text('aws-region').trim(),
+            roleToAssume: inputs_text('aws-role-to-assume').trim(),
+            roleSessionName: inputs_text('aws-role-session-name').trim(),
+            ...(inputs_int('aws-role-duration-seconds') !== undefined
+                ? { roleDurationSeconds: inputs_int('aws-role-duration-seconds') }
+                : {}),
+            audience: inputs_text('aws-audience').trim(),
+        },
+        ecr: {
+            createRepository: bool('create-repository', true),
+            scanOnPush: bool('ecr-scan-on-push', true),
+            tagMutability: oneOf('ecr-tag-mutability', ['MUTABLE', 'IMMUTABLE'], 'MUTABLE'),
+            kmsKey: inputs_text('ecr-kms-key').trim(),
+            tags: keyValues(lines('ecr-repository-tags'), 'ecr-repository-tags'),
+            lifecyclePolicyFile: inputs_text('ecr-lifecycle-policy').trim(),
+        },
+        gcp: {
+            auth: oneOf('gcp-auth', ['auto', 'gcloud'], 'auto'),
+            workloadIdentityProvider: inputs_text('gcp-workload-identity-provider').trim(),
+            serviceAccount: inputs_text('gcp-service-account').trim(),
+            universe: inputs_text('gcp-universe').trim() || 'googleapis.com',
+            audience: inputs_text('gcp-audience').trim(),
+            createRepository: bool('create-repository', true),
+        },
+        previewTags: lines('preview-tags'),
+        extraTags: lines('extra-tags'),
+        comment: bool('comment', false),
+        cleanup: oneOf('cleanup', ['none', 'pr'], 'none'),
+        failOnFork: bool('fail-on-fork', false),
+        parallelBuilds: parallelBuilds(),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/spec/construct.ts
@@ -41538,11 +41135,11 @@ function emoji(message$1) {
 //#endregion
 //#region src/actions/empty/empty.ts
 /* @__NO_SIDE_EFFECTS__ */
-function empty(message$1) {
+function dist_empty(message$1) {
 	return {
 		kind: "validation",
 		type: "empty",
-		reference: empty,
+		reference: dist_empty,
 		async: false,
 		expects: "0",
 		message: message$1,
@@ -46339,11 +45936,11 @@ function promise(message$1) {
 //#endregion
 //#region src/schemas/record/record.ts
 /* @__NO_SIDE_EFFECTS__ */
-function dist_record(key, value$1, message$1) {
+function record(key, value$1, message$1) {
 	return _standardSchema({
 		kind: "schema",
 		type: "record",
-		reference: dist_record,
+		reference: record,
 		expects: "Object",
 		async: false,
 		key,
@@ -48402,7 +47999,7 @@ class Constructor {
     expectKind(node, kind, path) {
         if (node.kind !== kind) {
             const want = kind === 'seq' ? 'a sequence' : 'a mapping';
-            yaml11_fail(this.ctx, node.line, path, `the tag ${shortTag(node.tag)} needs ${want}, but the node is ${describe(node)}`);
+            yaml11_fail(this.ctx, node.line, path, `the tag ${shortTag(node.tag)} needs ${want}, but the node is ${yaml11_describe(node)}`);
         }
         return node;
     }
@@ -48432,7 +48029,7 @@ class Constructor {
         }
         if (!knownScalarTag(node.tag))
             yaml11_fail(this.ctx, node.line, path, unknownTagMessage(node.tag));
-        return yaml11_fail(this.ctx, node.line, path, `the tag ${shortTag(node.tag)} needs a scalar, but the node is ${describe(node)}`);
+        return yaml11_fail(this.ctx, node.line, path, `the tag ${shortTag(node.tag)} needs a scalar, but the node is ${yaml11_describe(node)}`);
     }
     sequence(node, path) {
         const built = node.items.map((item, i) => this.construct(item, [...path, i]));
@@ -48531,7 +48128,7 @@ class Constructor {
         // Equal datetimes with different offsets are equal keys in Python; the repr is close enough for a YAML key.
         if (key instanceof PyDate || key instanceof PyDateTime)
             return `d${pyRepr(key)}`;
-        return yaml11_fail(this.ctx, ref.line, path, `a ${describe(ref.node)} cannot be a mapping key (Python: unhashable)`);
+        return yaml11_fail(this.ctx, ref.line, path, `a ${yaml11_describe(ref.node)} cannot be a mapping key (Python: unhashable)`);
     }
     warnDuplicate(path, key, firstLine, line) {
         const where = path.length > 0 ? ` in ${formatPath(path)}` : '';
@@ -48552,7 +48149,7 @@ function unknownTagMessage(tag) {
 function shortTag(tag) {
     return tag.startsWith(YAML_TAG_PREFIX) ? `!!${tag.slice(YAML_TAG_PREFIX.length)}` : tag;
 }
-function describe(node) {
+function yaml11_describe(node) {
     return node.kind === 'scalar' ? 'a scalar' : node.kind === 'seq' ? 'a sequence' : 'a mapping';
 }
 // ---------------------------------------------------------------------------------------------- paths
@@ -48700,6 +48297,46 @@ function resolveSpec(opts) {
         warnings: out.warnings,
         locate: (path) => locate(parsePath(path)),
     };
+}
+
+;// CONCATENATED MODULE: ./src/sources/read.ts
+
+
+function readSources(opts) {
+    const out = { sources: [], warnings: [], errors: [] };
+    const files = opts.files.length > 0 ? opts.files : [''];
+    const seen = new Set();
+    for (const file of files) {
+        if (seen.has(file))
+            continue; // the same file twice is the same spec: read once
+        seen.add(file);
+        readOne(file, opts, out);
+    }
+    return out;
+}
+function readOne(file, opts, out) {
+    try {
+        const resolved = resolveSpec({
+            specFile: file,
+            inline: opts.inline,
+            cwd: opts.cwd,
+            hostArch: opts.hostArch,
+        });
+        out.warnings.push(...resolved.warnings);
+        out.sources.push({
+            origin: resolved.locate('') ?? (file || 'inline'),
+            file,
+            spec: resolved.spec,
+            locate: resolved.locate,
+            changedByInputs: Object.keys(opts.inline).length > 0,
+        });
+    }
+    catch (err) {
+        if (!(err instanceof errors/* SpecError */.G8))
+            throw err;
+        // A problem without a line still names its file, so that several specs' problems can be told apart.
+        out.errors.push(...err.issues.map((i) => (i.location || !file ? i : { ...i, location: file })));
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/python/format.ts
@@ -49100,13 +48737,13 @@ function specDict(spec, overrides = {}) {
     for (const field of SPEC_FIELDS) {
         if (EXCLUDED.has(field))
             continue;
-        const value = Object.hasOwn(overrides, field) ? overrides[field] : spec_dict_fieldValue(spec, field);
+        const value = Object.hasOwn(overrides, field) ? overrides[field] : fieldValue(spec, field);
         if (value !== undefined)
             dict.set(field, value);
     }
     return dict;
 }
-function spec_dict_fieldValue(spec, field) {
+function fieldValue(spec, field) {
     if (field === 'base_image') {
         const base = spec.base_image;
         return base === undefined || typeof base === 'string' ? base : specDict(base);
@@ -49247,73 +48884,123 @@ async function tag_isDirectory(full) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/pipeline/prepare.ts
+;// CONCATENATED MODULE: ./src/plan/chains.ts
 
 
 
-
-
-
-
-
-
-
-
-
-/** inputs -> validated spec -> one image chain per registry, each image with its flytekit tag. */
-function readSpec(inputs, cwd, logger) {
-    const resolved = resolveSpec({
-        specFile: inputs.spec,
-        inline: inputs.inline,
-        cwd,
-        hostArch: external_node_os_default().arch(),
-    });
-    for (const w of resolved.warnings)
-        logger.warning(w);
-    const { spec } = resolved;
-    logger.info(`name: ${spec.name}, registry: ${spec.registry ?? '(none)'}, platform: ${spec.platform}`);
-    return resolved;
-}
-/** Settings that change what gets installed without failing: said once, as warnings. */
-function installerWarnings(spec, installer) {
-    if (installer !== 'pip' || spec.python_version === undefined)
-        return [];
-    return [
-        `python_version is hashed into the tag as flytekit does, but installer 'pip' uses the base image's own Python; ` +
-            `pick a base_image with that Python, or use installer 'uv' (micromamba installs it)`,
-    ];
-}
-/** For each registry: the image chain (nested bases first), each with its flytekit tag. */
-async function tagChains(spec, registries, cwd, logger) {
+/**
+ * Every source in every registry -> its image chain (nested bases first), each image with its flytekit tag and
+ * the place its spec was written. A source whose files cannot be hashed (a missing requirements file) is reported
+ * with its location and left out; the others are still tagged, so all problems are reported together.
+ */
+async function tagSources(sources, registries, cwd) {
     const chains = [];
-    for (const target of specsForRegistries(spec, registries)) {
-        const jobs = [];
-        for (const s of imageChain(target)) {
-            const tagged = await computeTag(s, cwd);
-            const base = jobs[jobs.length - 1]?.tagged.image;
-            jobs.push({ spec: s, tagged, ...(base ? { baseImage: base } : {}) });
-            logger.info(`${tagged.image}  (_F_IMG_ID ${tagged.id})`);
-            logger.debug(`hashed: ${tagged.hashInput}`);
+    const issues = [];
+    const reported = new Set();
+    for (const [index, source] of sources.entries()) {
+        for (const target of specsForRegistries(source.spec, registries)) {
+            try {
+                chains.push({ source: index, images: await tagChain(source, target, cwd) });
+            }
+            catch (err) {
+                if (!(err instanceof errors/* SpecError */.G8))
+                    throw err;
+                // One spec pushed to several registries has the same file problems in each: report them once.
+                for (const issue of located(err.issues, source)) {
+                    const key = `${issue.location}\0${issue.path}\0${issue.message}`;
+                    if (!reported.has(key))
+                        issues.push(issue);
+                    reported.add(key);
+                }
+            }
         }
-        chains.push(jobs);
     }
-    return chains;
+    return { chains, issues };
+}
+async function tagChain(source, target, cwd) {
+    const chain = imageChain(target);
+    const images = [];
+    for (const [depth, spec] of chain.entries()) {
+        // chain[0] is the deepest base: it sits under `base_image.` as many times as there are images above it.
+        const prefix = 'base_image.'.repeat(chain.length - 1 - depth);
+        const locate = (p) => source.locate(`${prefix}${p}`);
+        const tagged = await computeTag(spec, cwd).catch((err) => {
+            if (!(err instanceof errors/* SpecError */.G8) || !prefix)
+                throw err;
+            throw new errors/* SpecError */.G8(err.issues.map((i) => ({ ...i, path: `${prefix}${i.path}` })));
+        });
+        const origin = prefix ? (source.locate(prefix.slice(0, -1)) ?? source.origin) : source.origin;
+        images.push({ spec, tagged, origin, locate });
+    }
+    return images;
+}
+/** Issues as the tag module raises them (field paths of the top spec) with the line of their value. */
+function located(issues, source) {
+    return issues.map((i) => ({ ...i, location: i.location ?? source.locate(i.path) ?? source.origin }));
+}
+
+;// CONCATENATED MODULE: ./src/plan/graph.ts
+function planGraph(chains) {
+    const byRef = new Map();
+    const issues = [];
+    for (const chain of chains) {
+        let base;
+        chain.images.forEach((image, i) => {
+            const top = i === chain.images.length - 1;
+            const ref = image.tagged.image;
+            const known = byRef.get(ref);
+            if (!known) {
+                byRef.set(ref, {
+                    ...image,
+                    ...(base ? { baseImage: base } : {}),
+                    nestedBase: !top,
+                    source: chain.source,
+                });
+            }
+            else {
+                if (known.tagged.id !== image.tagged.id)
+                    issues.push(sameReference(known, image));
+                if (top)
+                    known.nestedBase = false;
+            }
+            base = ref;
+        });
+    }
+    return { nodes: [...byRef.values()], issues };
 }
 /**
- * Generates every Dockerfile once, before any registry is contacted, so that a value the Dockerfile cannot carry
- * safely (an env name with a space, a copy path with `$`) fails the step up front with all such problems listed,
- * instead of after a registry check. Pure: the files are written later, only for images that get built.
+ * Two different specs that give the same reference (a fixed `tag_format`, or fields flytekit does not hash such
+ * as `builder`): one tag cannot hold both images, and `pyflyte register` would find whichever came first.
  */
-function checkDockerfiles(chains, settings, locate) {
+function sameReference(known, image) {
+    return {
+        path: 'name',
+        location: image.origin,
+        message: `gives the image ${image.tagged.image}, as the different spec at ${known.origin} does (spec ids ` +
+            `${known.tagged.id} and ${image.tagged.id}): one tag cannot hold two images. Make the two specs equal, ` +
+            'or tell them apart by name, or by a tag_format that keeps {spec_hash}',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/plan/preflight.ts
+
+
+/**
+ * Checks made on the whole graph before any registry is contacted: every Dockerfile is generated once, so that
+ * a value a Dockerfile cannot carry safely (an env name with a space, a copy path with `$`) fails the step up
+ * front, with every such problem of every image listed and located, instead of after other images were pushed.
+ * Pure: the files are written later, only for images that get built.
+ */
+function dockerfileIssues(nodes, settings) {
     const issues = [];
     const seen = new Set();
-    for (const job of chains.flat()) {
+    for (const node of nodes) {
         try {
-            generateDockerfile(job.spec, {
+            generateDockerfile(node.spec, {
                 installer: settings.installer,
                 flytekitRequirement: settings.flytekitRequirement,
-                specId: job.tagged.id,
-                ...(job.baseImage ? { baseImage: job.baseImage } : {}),
+                specId: node.tagged.id,
+                ...(node.baseImage ? { baseImage: node.baseImage } : {}),
                 // Only its shape matters here; the real one is looked up when an image is built.
                 defaultPythonVersion: '3.12',
             });
@@ -49323,63 +49010,44 @@ function checkDockerfiles(chains, settings, locate) {
                 throw err;
             // One spec pushed to several registries repeats the same problems: report each once.
             for (const issue of err.issues) {
-                const key = `${issue.path}\0${issue.message}`;
-                const location = issue.location ?? locate(issue.path);
+                const location = issue.location ?? node.locate(issue.path) ?? node.origin;
+                const key = `${location}\0${issue.path}\0${issue.message}`;
                 if (!seen.has(key))
-                    issues.push(location ? { ...issue, location } : issue);
+                    issues.push({ ...issue, location });
                 seen.add(key);
             }
         }
     }
+    return issues;
+}
+/** Settings that change what gets installed without failing: said once per spec, as warnings. */
+function installerWarnings(nodes, installer) {
+    if (installer !== 'pip')
+        return [];
+    const origins = new Set(nodes.filter((n) => n.spec.python_version !== undefined).map((n) => n.origin));
+    return [...origins].map((origin) => `${origin}: python_version is hashed into the tag as flytekit does, but installer 'pip' uses the base ` +
+        "image's own Python; pick a base_image with that Python, or use installer 'uv' (micromamba installs it)");
+}
+
+;// CONCATENATED MODULE: ./src/plan/plan-images.ts
+
+
+
+
+
+async function planImages(opts) {
+    const read = readSources(opts);
+    const tagged = await tagSources(read.sources, opts.registries, opts.cwd);
+    const graph = planGraph(tagged.chains);
+    const issues = [...read.errors, ...tagged.issues, ...graph.issues, ...dockerfileIssues(graph.nodes, opts)];
+    const specCount = new Set(opts.files).size || 1;
     if (issues.length > 0)
-        throw new errors/* SpecError */.G8(issues);
-}
-/**
- * Writes the spec as resolved (file plus inline inputs) to `<workDir>/imagespec.yaml`, for
- * `pyflyte register --image <spec-file>`: flytekit reads the file it is given, not our inputs, so a register step
- * pointed at the original file would miss every inline override and compute another tag. Relative paths in it
- * still resolve against the working directory, as in the original. Empty when YAML cannot carry the spec.
- */
-async function writeSpecFile(spec, workDir, logger) {
-    try {
-        const file = external_node_path_default().join(workDir, 'imagespec.yaml');
-        await (0,promises_.writeFile)(file, emitSpecYaml(spec));
-        return file;
-    }
-    catch (err) {
-        if (!(err instanceof NotExpressibleInYaml))
-            throw err;
-        logger.warning(`No spec-file output: ${err.message}`);
-        return '';
-    }
-}
-function buildSettings(inputs, ctx) {
-    let python;
+        throw new errors/* SpecError */.G8(issues, specCount);
     return {
-        installer: inputs.installer,
-        flytekitRequirement: flytekitRequirement(inputs.flytekitVersion),
-        defaultPythonVersion: () => (python ??= runnerPythonVersion()),
-        push: inputs.push,
-        force: inputs.force,
-        onCheckError: inputs.onCheckError,
-        plan: buildPlanDefaults(inputs, ociLabels(ctx, new Date())),
-        buildxVersion: inputs.buildxVersion,
+        sources: read.sources,
+        nodes: graph.nodes,
+        warnings: [...read.warnings, ...installerWarnings(graph.nodes, opts.installer)],
     };
-}
-/**
- * flytekit installs the building machine's Python when python_version is unset; the runner stands in for that
- * machine (it is where `pyflyte register` would run).
- */
-async function runnerPythonVersion() {
-    try {
-        const r = await (0,docker_exec/* exec */.m0)('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
-        if (r.exitCode === 0 && /^\d+\.\d+$/.test(r.stdout.trim()))
-            return r.stdout.trim();
-    }
-    catch {
-        // no python3 on the runner
-    }
-    return '3.12';
 }
 
 ;// CONCATENATED MODULE: ./src/preview/cleanup-plan.ts
@@ -49400,6 +49068,418 @@ function planCleanup(tags, isPreviewTag, deletesByDigest) {
             plan.delete.push({ digest, tags: preview });
     }
     return plan;
+}
+
+;// CONCATENATED MODULE: ./src/preview/distribution.ts
+/**
+ * The distribution (OCI registry) API calls preview tags need: read a manifest by digest, put the same bytes under
+ * another tag, list a repository's tags, and delete a manifest by digest. Authentication is the same handshake
+ * as the existence check (Basic, or a bearer token from the challenge's realm), answered again whenever the
+ * registry asks for a wider scope (a PUT needs push, a DELETE needs delete).
+ */
+
+
+
+
+
+
+class DistributionClient {
+    registry;
+    options;
+    base;
+    http;
+    /** Authorization per repository and scope the registry asked for. */
+    authorizations = new Map();
+    secrets = [];
+    constructor(
+    /** Host (and port) as in the image reference. */
+    registry, options) {
+        this.registry = registry;
+        this.options = options;
+        this.base = registryBaseUrl(registry, options.insecureRegistries);
+        this.http = { ...DEFAULT_HTTP_OPTIONS, logger: options.logger ?? new log/* NullLogger */.Q5(), ...options.http };
+    }
+    /** The manifest `repository@reference` (a tag or a digest), or undefined when the registry has none. */
+    async getManifest(repository, reference) {
+        const res = await this.send('GET', repository, `/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
+        if (res.status === 404)
+            return undefined;
+        if (res.status !== 200)
+            throw this.statusError(res, `read the manifest ${repository}@${reference}`);
+        const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() || mediaTypeOf(res.body);
+        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
+        return { body: res.body, mediaType, digest };
+    }
+    /** The digest `repository:tag` points at, or undefined when the tag does not exist. */
+    async tagDigest(repository, tag) {
+        const head = await this.send('HEAD', repository, `/manifests/${tag}`, { Accept: MANIFEST_ACCEPT });
+        if (head.status === 404)
+            return undefined;
+        const digest = head.status === 200 ? head.headers.get('docker-content-digest') : null;
+        if (digest && /^sha256:[a-f0-9]{64}$/.test(digest))
+            return digest;
+        return (await this.getManifest(repository, tag))?.digest;
+    }
+    /** Stores the manifest under `tag` with its own media type; returns the digest the registry reports. */
+    async putManifest(repository, tag, manifest) {
+        const res = await this.send('PUT', repository, `/manifests/${tag}`, { 'Content-Type': manifest.mediaType }, manifest.body);
+        if (res.status !== 201 && res.status !== 200)
+            throw this.statusError(res, `tag ${repository}:${tag}`);
+        const digest = res.headers.get('docker-content-digest') ?? manifest.digest;
+        if (digest !== manifest.digest) {
+            throw new errors/* ActionError */.lZ(`${this.registry} stored ${repository}:${tag} as ${digest}, not ${manifest.digest}: it changed the manifest instead of copying it.`);
+        }
+        return digest;
+    }
+    /** Every tag of a repository, following `Link` pagination. A missing repository has no tags. */
+    async listTags(repository) {
+        const tags = [];
+        let path = `/tags/list?n=1000`;
+        while (path) {
+            const res = await this.send('GET', repository, path, { Accept: 'application/json' });
+            if (res.status === 404)
+                return tags;
+            if (res.status !== 200)
+                throw this.statusError(res, `list the tags of ${repository}`);
+            const body = JSON.parse(res.body.toString('utf8'));
+            tags.push(...(body.tags ?? []));
+            path = nextPage(res.headers.get('link'), repository);
+        }
+        return tags;
+    }
+    /** Deletes a manifest (and with it every tag that points at it). Already gone is success. */
+    async deleteManifest(repository, digest) {
+        const res = await this.send('DELETE', repository, `/manifests/${digest}`, {});
+        if (res.status === 202 || res.status === 200)
+            return 'deleted';
+        if (res.status === 404)
+            return 'gone';
+        throw this.statusError(res, `delete ${repository}@${digest}`);
+    }
+    async send(method, repository, path, headers, body) {
+        const url = `${this.base}/v2/${repository}${path}`;
+        const scopeKey = `${repository} ${method}`;
+        const first = await this.once(method, url, { ...headers, ...this.auth(scopeKey, repository) }, body);
+        if (first.status !== 401)
+            return first;
+        const outcome = await answerChallenge(first.headers.get('www-authenticate') ?? '', repository, this.options.credentials, this.http);
+        if (!outcome.ok) {
+            throw new errors/* ActionError */.lZ(`${this.registry} refused ${method} ${repository}${path.split('?')[0]}: authentication failed (${outcome.failure.kind}); check the registry login inputs and that they may push and delete in ${repository}.`);
+        }
+        if (outcome.token)
+            this.secrets.push(outcome.token);
+        this.authorizations.set(scopeKey, outcome.authorization);
+        this.authorizations.set(repository, outcome.authorization);
+        return this.once(method, url, { ...headers, Authorization: outcome.authorization }, body);
+    }
+    auth(scopeKey, repository) {
+        const a = this.authorizations.get(scopeKey) ?? this.authorizations.get(repository);
+        return a ? { Authorization: a } : {};
+    }
+    async once(method, url, headers, body) {
+        try {
+            return await request(method, url, { headers, ...(body ? { body } : {}) }, this.http);
+        }
+        catch (err) {
+            if (err instanceof NetworkFailure)
+                throw new errors/* ActionError */.lZ(`${method} ${url}: ${networkAdvice(err, this.registry)}`);
+            throw err;
+        }
+    }
+    statusError(res, doing) {
+        const detail = registryErrorDetail(res.body);
+        let message = `Could not ${doing} on ${this.registry}: it answered ${res.status}${detail ? ` (${detail})` : ''}`;
+        if (res.status === 405)
+            message +=
+                '; the registry does not allow this operation (distribution needs REGISTRY_STORAGE_DELETE_ENABLED=true to delete)';
+        if (res.status === 401 || res.status === 403)
+            message += '; the credentials may not push or delete in this repository';
+        for (const s of this.secrets)
+            if (s.length >= 4)
+                message = message.split(s).join('***');
+        return new errors/* ActionError */.lZ(`${message}.`);
+    }
+}
+function mediaTypeOf(body) {
+    try {
+        const parsed = JSON.parse(body.toString('utf8'));
+        if (typeof parsed.mediaType === 'string')
+            return parsed.mediaType;
+    }
+    catch {
+        // not JSON: fall through
+    }
+    return 'application/vnd.oci.image.manifest.v1+json';
+}
+/** `</v2/name/tags/list?last=x&n=1000>; rel="next"` -> the path after `/v2/<name>`. */
+function nextPage(link, repository) {
+    const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
+    if (!m?.[1])
+        return undefined;
+    const url = new URL(m[1], 'http://registry.invalid');
+    const prefix = `/v2/${repository}`;
+    return url.pathname.startsWith(prefix) ? `${url.pathname.slice(prefix.length)}${url.search}` : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/preview/ghcr-packages.ts
+/**
+ * GHCR cleanup through the GitHub Packages REST API: ghcr.io refuses manifest DELETE on the registry API, so
+ * preview images are removed by deleting the package version (the manifest, with every tag on it). A container
+ * package's versions carry the digest as `name` and the tags in `metadata.container.tags`. The owner may be an
+ * organization or a user: the organization path is tried first, the user path after a 404.
+ */
+
+const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+const PER_PAGE = 100;
+const MAX_PAGES = 1000;
+const PERMISSION_HINT = 'The github-token input needs `permissions: packages: write`, and deleting a version needs the Admin role on the package (package settings, Manage Actions access).';
+/** `ghcr.io/<owner>/<path>` -> owner and the package name (the path, which may contain slashes). */
+function ghcrPackageOf(repository) {
+    const [owner = '', ...rest] = repository.split('/');
+    if (!owner || rest.length === 0)
+        throw new errors/* ActionError */.lZ(`ghcr.io/${repository} is not ghcr.io/<owner>/<package>: cannot find its package.`);
+    return { owner, packageName: rest.join('/') };
+}
+class GhcrPackages {
+    api;
+    owner;
+    packageName;
+    scope;
+    base;
+    constructor(api, owner, packageName) {
+        this.api = api;
+        this.owner = owner;
+        this.packageName = packageName;
+        this.base = (api.apiUrl || DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
+    }
+    get where() {
+        return `the container package ${this.packageName} of ${this.owner}`;
+    }
+    versionsUrl(scope) {
+        const owner = encodeURIComponent(this.owner);
+        return `${this.base}/${scope}/${owner}/packages/container/${encodeURIComponent(this.packageName)}/versions`;
+    }
+    /** Every version of the package with its tags, across pages. */
+    async listVersions() {
+        this.requireToken('list');
+        const versions = [];
+        for (let page = 1; page <= MAX_PAGES; page++) {
+            const res = await this.listPage(page);
+            const items = (await res.json());
+            for (const item of items) {
+                if (typeof item.id !== 'number' || !item.name)
+                    continue;
+                versions.push({ id: item.id, digest: item.name, tags: item.metadata?.container?.tags ?? [] });
+            }
+            const link = res.headers.get('link');
+            const more = link !== null ? /rel="next"/.test(link) : items.length === PER_PAGE;
+            if (!more)
+                break;
+        }
+        return versions;
+    }
+    /** Deletes one version (its manifest and every tag on it). Already gone is success. */
+    async deleteVersion(id) {
+        this.requireToken('delete');
+        const url = `${this.versionsUrl(this.scope ?? (await this.findScope()))}/${id}`;
+        const res = await this.send('DELETE', url);
+        if (res.status === 204 || res.status === 200)
+            return 'deleted';
+        if (res.status === 404)
+            return 'gone';
+        throw await this.statusError(res, `delete version ${id} of ${this.where}`);
+    }
+    async listPage(page) {
+        const query = `?per_page=${PER_PAGE}&page=${page}`;
+        if (this.scope) {
+            const res = await this.send('GET', this.versionsUrl(this.scope) + query);
+            if (res.ok)
+                return res;
+            throw await this.statusError(res, `list the versions of ${this.where}`);
+        }
+        const asOrg = await this.send('GET', this.versionsUrl('orgs') + query);
+        if (asOrg.ok) {
+            this.scope = 'orgs';
+            return asOrg;
+        }
+        if (asOrg.status !== 404)
+            throw await this.statusError(asOrg, `list the versions of ${this.where}`);
+        await asOrg.body?.cancel();
+        const asUser = await this.send('GET', this.versionsUrl('users') + query);
+        if (asUser.ok) {
+            this.scope = 'users';
+            return asUser;
+        }
+        throw await this.statusError(asUser, `list the versions of ${this.where}`);
+    }
+    async findScope() {
+        await this.listPage(1).then((res) => res.body?.cancel());
+        return this.scope ?? 'orgs';
+    }
+    requireToken(doing) {
+        if (!this.api.token)
+            throw new errors/* ActionError */.lZ(`Cannot ${doing} versions of ${this.where} on ghcr.io without a token: set the github-token input. ${PERMISSION_HINT}`);
+    }
+    async send(method, url) {
+        try {
+            return await fetch(url, {
+                method,
+                headers: {
+                    Accept: 'application/vnd.github+json',
+                    Authorization: `Bearer ${this.api.token}`,
+                    'X-GitHub-Api-Version': '2022-11-28',
+                    'User-Agent': 'imagespec-action',
+                },
+                signal: AbortSignal.timeout(30_000),
+            });
+        }
+        catch (err) {
+            throw new errors/* ActionError */.lZ(`Could not reach the GitHub API at ${new URL(url).origin} for ${this.where}: ${err.message}`);
+        }
+    }
+    async statusError(res, doing) {
+        const text = await res.text().catch(() => '');
+        let message = text.slice(0, 200);
+        try {
+            message = JSON.parse(text).message ?? message;
+        }
+        catch {
+            // not JSON
+        }
+        if (this.api.token.length >= 4)
+            message = message.split(this.api.token).join('***');
+        let hint = '';
+        if (res.status === 401)
+            hint = ' The github-token input was not accepted.';
+        if (res.status === 403 || res.status === 404) {
+            hint = ` ${res.status === 404 ? 'GitHub answers 404 also when the token may not see the package. ' : ''}${PERMISSION_HINT}`;
+        }
+        return new errors/* ActionError */.lZ(`Could not ${doing}: GitHub answered ${res.status} (${message}).${hint}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/preview/tag-store.ts
+
+
+
+
+function tagStore(registry, api, logger) {
+    switch (api.kind) {
+        case 'ecr':
+            return ecrStore(api);
+        case 'gar':
+            return garStore(registry, api, logger);
+        case 'distribution':
+            return repositoryOf(registry, 'x').host === 'ghcr.io'
+                ? ghcrStore(registry, api, logger)
+                : distributionStore(registry, api.credentials, logger);
+    }
+}
+function repositoryOf(registry, name) {
+    const ref = (0,registry_reference/* parseReference */.F2)(`${registry}/${name}`);
+    return { host: ref.registry, repository: ref.repository };
+}
+function distributionStore(registry, credentials, logger) {
+    const host = repositoryOf(registry, 'x').host;
+    const client = new DistributionClient(host, { credentials, logger });
+    const repo = (name) => repositoryOf(registry, name).repository;
+    return {
+        client,
+        deletesByDigest: true,
+        addTag: async (name, digest, tag) => {
+            const repository = repo(name);
+            const manifest = await client.getManifest(repository, digest);
+            if (!manifest)
+                throw new errors/* ActionError */.lZ(`${host}/${repository}@${digest} is not in the registry; cannot tag it ${tag}`);
+            if ((await client.tagDigest(repository, tag)) === digest)
+                return 'already-tagged';
+            await client.putManifest(repository, tag, manifest);
+            return 'tagged';
+        },
+        listTags: async (name) => {
+            const repository = repo(name);
+            const out = new Map();
+            for (const tag of await client.listTags(repository)) {
+                const digest = await client.tagDigest(repository, tag);
+                if (digest)
+                    out.set(tag, digest);
+            }
+            return out;
+        },
+        deleteTags: (name, digest) => client.deleteManifest(repo(name), digest),
+    };
+}
+function ecrStore(api) {
+    const mod = () => Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(249), __nccwpck_require__.e(594)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3594));
+    return {
+        deletesByDigest: false,
+        addTag: async (name, digest, tag) => (await mod()).tagEcrImage(api.ecr, api.repository(name), digest, tag),
+        listTags: async (name) => (await mod()).listEcrTags(api.ecr, api.repository(name)),
+        deleteTags: async (name, _digest, tags) => {
+            const r = await (await mod()).deleteEcrTags(api.ecr, api.repository(name), tags);
+            return r.deleted.length > 0 ? 'deleted' : 'gone';
+        },
+    };
+}
+function garStore(registry, api, logger) {
+    const viaRegistry = distributionStore(registry, api.credentials, logger);
+    return {
+        deletesByDigest: false,
+        addTag: viaRegistry.addTag,
+        listTags: viaRegistry.listTags,
+        deleteTags: async (name, _digest, tags) => {
+            const { deleteGarTag } = await __nccwpck_require__.e(/* import() */ 678).then(__nccwpck_require__.bind(__nccwpck_require__, 678));
+            let deleted = false;
+            for (const tag of tags)
+                if ((await deleteGarTag(api.session, api.target(name), tag)) === 'deleted')
+                    deleted = true;
+            return deleted ? 'deleted' : 'gone';
+        },
+    };
+}
+/**
+ * ghcr.io: tags are added through the distribution API (PUT manifest works there), but ghcr.io refuses manifest
+ * DELETE, so tags are listed and images deleted through the GitHub Packages API, one package version per image.
+ */
+function ghcrStore(registry, api, logger) {
+    const viaRegistry = distributionStore(registry, api.credentials, logger);
+    const githubApi = api.githubPackages ?? { apiUrl: DEFAULT_GITHUB_API_URL, token: '' };
+    const packages = new Map();
+    const listed = new Map();
+    const packageOf = (name) => {
+        const existing = packages.get(name);
+        if (existing)
+            return existing;
+        const { owner, packageName } = ghcrPackageOf(repositoryOf(registry, name).repository);
+        const created = new GhcrPackages(githubApi, owner, packageName);
+        packages.set(name, created);
+        return created;
+    };
+    return {
+        deletesByDigest: true,
+        addTag: viaRegistry.addTag,
+        listTags: async (name) => {
+            const versions = await packageOf(name).listVersions();
+            listed.set(name, versions);
+            const out = new Map();
+            for (const v of versions)
+                for (const tag of v.tags)
+                    out.set(tag, v.digest);
+            return out;
+        },
+        deleteTags: async (name, digest, tags) => {
+            const pkg = packageOf(name);
+            const versions = listed.get(name) ?? (await pkg.listVersions());
+            const version = versions.find((v) => v.digest === digest);
+            if (!version)
+                return 'gone';
+            const others = version.tags.filter((t) => !tags.includes(t));
+            if (others.length > 0) {
+                throw new errors/* ActionError */.lZ(`Not deleting ${registry}/${name}@${digest}: the package version is also tagged ${others.join(', ')}.`);
+            }
+            return pkg.deleteVersion(version.id);
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/preview/cleanup.ts
@@ -49458,8 +49538,331 @@ function cleanupSummaryMarkdown(reports) {
     return lines.join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/preview/apply-tags.ts
+
+
+/**
+ * Adds preview and extra tags to an image that is in the registry (just pushed or found there), by copying its
+ * manifest under each tag: the digest stays the same, nothing is built or uploaded.
+ */
+async function addImageTags(image, tags, connection, logger) {
+    const refs = { tags: [image.flytekitImage], preview: [] };
+    const wanted = [...tags.preview, ...tags.extra];
+    if (wanted.length === 0)
+        return refs;
+    if (!connection.api)
+        throw new errors/* ActionError */.lZ(`Cannot add tags in ${connection.registry}: no registry API for ${connection.describe}.`);
+    if (!image.digest)
+        throw new errors/* ActionError */.lZ(`Cannot add tags to ${image.flytekitImage}: its digest is unknown.`);
+    const store = tagStore(image.registry, connection.api, logger);
+    const repo = image.flytekitImage.slice(0, image.flytekitImage.lastIndexOf(':'));
+    for (const tag of wanted) {
+        const ref = `${repo}:${tag}`;
+        const outcome = await store.addTag(image.name, image.digest, tag);
+        if (outcome === 'immutable-elsewhere') {
+            logger.warning(`${ref} already names another image and the repository's tags are IMMUTABLE: it was left as it is.`);
+            continue;
+        }
+        logger.info(`${outcome === 'tagged' ? 'Tagged' : 'Already tagged'} ${ref} -> ${image.digest}`);
+        refs.tags.push(ref);
+        if (tags.preview.includes(tag))
+            refs.preview.push(ref);
+    }
+    return refs;
+}
+
+;// CONCATENATED MODULE: ./src/preview/pull-request.ts
+
+
+const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_target'];
+/** The pull request of an event, or undefined for events that are not about a pull request. */
+function parsePullRequestEvent(eventName, payload) {
+    if (!PULL_REQUEST_EVENTS.includes(eventName))
+        return undefined;
+    const p = pull_request_record(payload);
+    const pr = pull_request_record(p?.pull_request);
+    if (!p || !pr)
+        throw new errors/* ActionError */.lZ(`The ${eventName} event payload has no pull_request object; cannot name preview tags.`);
+    const number = typeof p.number === 'number' ? p.number : pr.number;
+    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0) {
+        throw new errors/* ActionError */.lZ(`The ${eventName} event payload has no pull request number; cannot name preview tags.`);
+    }
+    const head = pull_request_record(pr.head);
+    // A payload without the head commit still names the pull request; only `{sha}` patterns need the commit.
+    const sha = typeof head?.sha === 'string' ? head.sha.toLowerCase() : '';
+    const headSha = /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) ? sha : '';
+    return {
+        number,
+        headSha,
+        action: typeof p.action === 'string' ? p.action : '',
+        headRepo: repoName(head) ?? '',
+        baseRepo: repoName(pull_request_record(pr.base)) ?? '',
+    };
+}
+/** The pull request of this run, from GITHUB_EVENT_NAME and the payload file. */
+function readPullRequest(eventName, eventPath) {
+    if (!PULL_REQUEST_EVENTS.includes(eventName))
+        return undefined;
+    let payload;
+    try {
+        payload = JSON.parse((0,external_node_fs_.readFileSync)(eventPath, 'utf8'));
+    }
+    catch (err) {
+        throw new errors/* ActionError */.lZ(`Cannot read the ${eventName} event payload at '${eventPath}' (GITHUB_EVENT_PATH): ${err.message}`);
+    }
+    return parsePullRequestEvent(eventName, payload);
+}
+/** How many characters of the head commit `{short_sha}` keeps. */
+const SHORT_SHA_LENGTH = 7;
+function shortSha(sha) {
+    return sha.slice(0, SHORT_SHA_LENGTH);
+}
+function repoName(side) {
+    const repo = pull_request_record(side?.repo);
+    return typeof repo?.full_name === 'string' ? repo.full_name : undefined;
+}
+function pull_request_record(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? value
+        : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/preview/tags.ts
+
+
+/**
+ * Extra tags for an image: preview tags named after the pull request (`preview-tags` patterns) and fixed extra
+ * tags (`extra-tags`). Patterns take `{pr}`, `{sha}`, `{short_sha}` and `{tag}` (the flytekit tag); every tag
+ * they produce must be a valid Docker tag.
+ */
+const DEFAULT_PREVIEW_TAGS = ['pr-{pr}', 'pr-{pr}-{short_sha}'];
+const PLACEHOLDERS = ['pr', 'sha', 'short_sha', 'tag'];
+/** Docker's tag grammar: a word character, then up to 127 word characters, dots and dashes. */
+const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+function isDockerTag(tag) {
+    return DOCKER_TAG.test(tag);
+}
+/** Fills one pattern. Unknown placeholders and results that are not Docker tags are input errors. */
+function expandTagPattern(pattern, values, input = 'preview-tags') {
+    const out = pattern.replace(/\{([^{}]*)\}/g, (whole, name) => {
+        if (!PLACEHOLDERS.includes(name)) {
+            throw new errors/* InputError */.dz(input, `'${pattern}' uses ${whole}; the placeholders are ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`);
+        }
+        return values[name];
+    });
+    if (!isDockerTag(out)) {
+        throw new errors/* InputError */.dz(input, `'${pattern}' gives '${out}', which is not a Docker tag (letters, digits, '_', '.', '-'; not starting with '.' or '-'; at most 128)`);
+    }
+    return out;
+}
+/** Checks patterns once up front, with the longest values they can get, so a bad pattern fails before a build. */
+function validateTagPatterns(patterns, input = 'preview-tags') {
+    const widest = {
+        pr: '999999',
+        sha: 'f'.repeat(40),
+        short_sha: 'f'.repeat(SHORT_SHA_LENGTH),
+        tag: 'A'.repeat(22),
+    };
+    for (const p of patterns)
+        expandTagPattern(p, widest, input);
+}
+function previewPatterns(previewTags) {
+    if (previewTags.length === 1 && previewTags[0]?.toLowerCase() === 'none')
+        return [];
+    return previewTags.length > 0 ? previewTags : DEFAULT_PREVIEW_TAGS;
+}
+/** The tags one image gets besides its flytekit tag, without duplicates and without the flytekit tag itself. */
+function tagsForImage(inputs, pr, flytekitTag) {
+    const values = {
+        pr: pr ? String(pr.number) : '',
+        sha: pr?.headSha ?? '',
+        short_sha: pr ? shortSha(pr.headSha) : '',
+        tag: flytekitTag,
+    };
+    const patterns = [...(pr ? previewPatterns(inputs.previewTags) : []), ...inputs.extraTags];
+    if (!values.sha && patterns.some((p) => /\{(short_)?sha\}/.test(p))) {
+        throw new errors/* ActionError */.lZ(`${pr ? `The event payload of pull request #${pr.number} has no head commit` : 'This run is not a pull request'}, so tags with {sha} or {short_sha} cannot be named.`);
+    }
+    const seen = new Set([flytekitTag]);
+    const unique = (tags) => tags.filter((t) => !seen.has(t) && Boolean(seen.add(t)));
+    const preview = pr
+        ? unique(previewPatterns(inputs.previewTags).map((p) => expandTagPattern(p, values)))
+        : [];
+    const extra = unique(inputs.extraTags.map((p) => expandTagPattern(p, values, 'extra-tags')));
+    return { preview, extra };
+}
+/** The tags `cleanup: pr` removes with the default patterns: `pr-<number>` and `pr-<number>-*`. */
+function isPreviewTagOf(tag, prNumber) {
+    return tag === `pr-${prNumber}` || tag.startsWith(`pr-${prNumber}-`);
+}
+/**
+ * What each placeholder matches when a pattern is read back: the head commit in full (SHA-1, or SHA-256 in
+ * repositories that use it) or shortened, and the flytekit tag, whose length and alphabet `tag_format` can
+ * change, so anything a Docker tag may hold.
+ */
+const PLACEHOLDER_MATCH = {
+    sha: '[0-9a-f]{40}(?:[0-9a-f]{24})?',
+    short_sha: `[0-9a-f]{${SHORT_SHA_LENGTH}}`,
+    tag: '[A-Za-z0-9_.-]+',
+};
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * Reads one `preview-tags` pattern back into a regular expression for the tags it made for pull request
+ * `prNumber`. A placeholder used twice must have the same value both times. Gives a reason instead when the
+ * pattern cannot be tied to one pull request: without `{pr}`, or with `{pr}` not set off by a non-digit
+ * character in a pattern with `{tag}` (which has no fixed length), where pull request 1's tags and pull
+ * request 11's look alike.
+ */
+function previewTagRegExp(pattern, prNumber) {
+    const parts = pattern.split(/(\{[^{}]*\})/);
+    const names = parts.map((part) => /^\{([^{}]*)\}$/.exec(part)?.[1]);
+    for (const name of names) {
+        if (name !== undefined && !PLACEHOLDERS.includes(name)) {
+            throw new errors/* InputError */.dz('preview-tags', `'${pattern}' uses {${name}}; the placeholders are ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`);
+        }
+    }
+    if (!names.includes('pr')) {
+        return { reason: "it has no {pr}, so its tags cannot be told apart from other pull requests' tags" };
+    }
+    if (names.includes('tag')) {
+        // A neighbour of {pr}: the next non-empty part on that side, or undefined at the pattern's edge.
+        const neighbour = (i, step) => {
+            for (let j = i + step; j >= 0 && j < parts.length; j += step) {
+                if (names[j] !== undefined)
+                    return '{}';
+                const text = parts[j] ?? '';
+                if (text)
+                    return step === 1 ? text[0] : text[text.length - 1];
+            }
+            return undefined;
+        };
+        const setOff = (c) => c === undefined || (c !== '{}' && !/[0-9]/.test(c));
+        if (names.some((name, i) => name === 'pr' && !(setOff(neighbour(i, -1)) && setOff(neighbour(i, 1))))) {
+            return {
+                reason: "its {pr} is not set off by a character other than a digit, and {tag} has no fixed length, so one pull request's tags can look like another's",
+            };
+        }
+    }
+    const seen = new Set();
+    const source = parts
+        .map((part, i) => {
+        const name = names[i];
+        if (name === undefined)
+            return escapeRegExp(part);
+        if (name === 'pr')
+            return String(prNumber);
+        if (seen.has(name))
+            return `\\k<${name}>`;
+        seen.add(name);
+        return `(?<${name}>${PLACEHOLDER_MATCH[name]})`;
+    })
+        .join('');
+    return { regexp: new RegExp(`^${source}$`) };
+}
+/**
+ * The matcher `cleanup: pr` uses for pull request `prNumber`, from the `preview-tags` input in effect: by
+ * default `pr-<number>` and `pr-<number>-*` (as before custom patterns were matched); otherwise the tags each
+ * pattern makes for this pull request; with `none`, nothing.
+ */
+function previewTagMatcher(previewTags, prNumber) {
+    if (previewTags.length === 0) {
+        return { prNumber, matches: (tag) => isPreviewTagOf(tag, prNumber), usable: 1, ignored: [] };
+    }
+    const regexps = [];
+    const ignored = [];
+    for (const pattern of new Set(previewPatterns(previewTags))) {
+        const read = previewTagRegExp(pattern, prNumber);
+        if (read.regexp)
+            regexps.push(read.regexp);
+        else
+            ignored.push({ pattern, reason: read.reason });
+    }
+    return { prNumber, matches: (tag) => regexps.some((r) => r.test(tag)), usable: regexps.length, ignored };
+}
+
+;// CONCATENATED MODULE: ./src/preview/context.ts
+
+
+
+function previewContext(inputs, eventName, eventPath) {
+    validateTagPatterns(previewPatterns(inputs.previewTags));
+    validateTagPatterns(inputs.extraTags, 'extra-tags');
+    return { pr: readPullRequest(eventName, eventPath), tags: inputs };
+}
+/** Adds the preview and extra tags to the image a chain ends in, and records the references on its result. */
+async function tagChainImage(result, job, preview, connection, logger) {
+    const tags = tagsForImage(preview.tags, preview.pr, result.tag);
+    if (tags.preview.length + tags.extra.length === 0 || !job.spec.registry)
+        return;
+    const refs = await logger.group(`Tag ${result.image}`, () => addImageTags({
+        registry: job.spec.registry ?? '',
+        name: job.spec.name,
+        flytekitImage: result.image,
+        digest: result.digest,
+    }, tags, connection, logger));
+    result.tags = refs.tags;
+    if (refs.preview[0])
+        result.previewImage = refs.preview[0];
+}
+
 // EXTERNAL MODULE: ./src/cloud/github-oidc.ts
 var github_oidc = __nccwpck_require__(5326);
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+/** The job summary: one table of every image of the graph, then the register commands that find them by tag. */
+function stateText(o) {
+    switch (o.state) {
+        case 'dry-run':
+            return 'dry run';
+        case 'built':
+            return o.pushed ? 'built and pushed' : 'built (not pushed)';
+        case 'reused':
+            return 'reused (already in the registry)';
+        case 'failed':
+            return `**failed**: ${o.error ?? ''}`;
+        case 'skipped':
+            return o.error ?? 'skipped';
+    }
+}
+/** Table cells may not hold `|` or a line break. */
+function cell(text) {
+    return text.replaceAll('|', '\\|').replace(/\s*\n\s*/g, ' ');
+}
+function summaryMarkdown(outcomes, opts) {
+    const rows = outcomes.map((o) => {
+        const time = o.buildSeconds !== undefined ? `${o.buildSeconds.toFixed(1)} s` : '–';
+        const origin = `${o.origin}${o.nestedBase ? ' (nested base)' : ''}`;
+        return `| ${cell(origin)} | \`${o.image}\` | ${cell(stateText(o))} | ${o.digest ? `\`${o.digest}\`` : '–'} | ${time} |`;
+    });
+    const registers = opts.registerSpecs.length > 0 ? opts.registerSpecs : [outcomes[0]?.image ?? '<image>'];
+    return [
+        outcomes.length === 1 ? '### ImageSpec image' : `### ImageSpec images (${outcomes.length})`,
+        '',
+        '| Spec | Image | Result | Digest | Build time |',
+        '| --- | --- | --- | --- | --- |',
+        ...rows,
+        '',
+        ...(opts.singleImageOutputs
+            ? []
+            : [
+                'Several specs: the outputs `image`, `tag`, `spec-id` and `digest` are empty; read `images`, a JSON array ' +
+                    'with one object per image (`fromJSON(steps.<id>.outputs.images)`).',
+                '',
+            ]),
+        'Register with the same spec; flytekit computes the same tag and finds the image instead of building it:',
+        '',
+        '```sh',
+        ...registers.map((spec) => `FLYTE_IMG_FAST_FAIL=true pyflyte register --image ${spec} <your workflows>`),
+        '```',
+        '',
+    ].join('\n');
+}
+async function writeSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    await lib_core/* summary */.z.addRaw(markdown).write();
+}
+
 ;// CONCATENATED MODULE: ./src/preview/comment.ts
 /**
  * One pull-request comment with the preview image, created on the first push and edited in place on later ones.
@@ -49594,17 +49997,16 @@ function forkMessage(reasons, pr) {
 
 /** The pull-request parts of a run: the fork stop, cleanup on close, and the preview comment. */
 /** True when this is a fork pull request whose registry needs an OIDC token or a secret (then nothing is pushed). */
-async function stopForFork(inputs, spec, preview) {
+async function stopForFork(inputs, registries, preview) {
     if (!(0,github_oidc/* isForkPullRequest */.B7)())
         return false;
-    const registries = specsForRegistries(spec, inputs.registries).flatMap((s) => s.registry ? [s.registry] : []);
     const auth = {
         username: inputs.username,
         password: inputs.password,
         awsRoleToAssume: inputs.aws.roleToAssume,
         gcpAuth: inputs.gcp.auth,
     };
-    const reasons = forkBlockers(registries, auth);
+    const reasons = forkBlockers([...new Set(registries)], auth);
     if (reasons.length === 0)
         return false;
     const message = forkMessage(reasons, preview.pr);
@@ -49614,8 +50016,11 @@ async function stopForFork(inputs, spec, preview) {
     await writeSummary(`### ImageSpec image\n\nSkipped: ${message}\n`);
     return true;
 }
-/** `cleanup: pr` on a closed pull request: delete its preview tags in every registry; build nothing. */
-async function cleanup(spec, inputs, ctx, preview, session, logger) {
+/**
+ * `cleanup: pr` on a closed pull request: delete its preview tags from every image a spec names, in every
+ * registry; build nothing.
+ */
+async function cleanup(specs, inputs, preview, connect, session, logger) {
     const matcher = previewTagMatcher(preview.tags.previewTags, preview.pr?.number ?? 0);
     for (const { pattern, reason } of matcher.ignored) {
         logger.warning(`cleanup: pr does not delete tags made by the preview-tags pattern '${pattern}': ${reason}.`);
@@ -49624,12 +50029,18 @@ async function cleanup(spec, inputs, ctx, preview, session, logger) {
         logger.info('cleanup: pr has no preview-tags pattern to match (with `none`, no preview tags are made)');
     }
     const reports = [];
-    for (const target of specsForRegistries(spec, inputs.registries)) {
+    const connections = new Connections(connect, (r) => session.usedRegistry(r));
+    const done = new Set();
+    for (const target of specs.flatMap((spec) => specsForRegistries(spec, inputs.registries))) {
         if (!target.registry) {
             throw new errors/* ActionError */.lZ('cleanup: pr needs a registry: set registry in the spec or as an input.');
         }
         const registry = target.registry;
-        const connection = await connect(registry, inputs, ctx, session, logger);
+        // Two specs may name one repository (their tags differ): clean it up once.
+        if (done.has(`${registry}/${target.name}`))
+            continue;
+        done.add(`${registry}/${target.name}`);
+        const connection = await connections.get(registry);
         const repo = { registry, name: target.name };
         reports.push(await logger.group(`Clean up ${registry}/${target.name}`, () => cleanupRepository(repo, matcher, connection, inputs.dryRun, logger)));
     }
@@ -49660,6 +50071,196 @@ function previewSummaryMarkdown(results) {
     return lines.length > 0 ? ['### Pull-request preview', '', ...lines].join('\n') : '';
 }
 
+;// CONCATENATED MODULE: ./src/report/outputs.ts
+
+/**
+ * Step outputs. `images` holds every image of the graph; the single-image outputs (`image`, `tag`, `digest`, …)
+ * keep their meaning when the step was given exactly one spec, and are empty with several (there is no one
+ * image to name). Nothing here is masked on purpose: image URIs must cross jobs, and a masked output is
+ * silently dropped by the runner. Secrets never reach this module.
+ */
+/** `repo@sha256:…` from `repo:tag` and a digest. */
+function imageWithDigest(image, digest) {
+    if (!digest)
+        return '';
+    const slash = image.lastIndexOf('/');
+    const colon = image.lastIndexOf(':');
+    const repo = colon > slash ? image.slice(0, colon) : image;
+    return `${repo}@${digest}`;
+}
+function metadataOf(result) {
+    return {
+        image: result.image,
+        tag: result.tag,
+        'spec-id': result.specId,
+        digest: result.digest,
+        'image-digest': imageWithDigest(result.image, result.digest),
+        built: result.built,
+        pushed: result.pushed,
+        dockerfile: result.dockerfile,
+        ...(result.buildSeconds !== undefined ? { 'build-seconds': result.buildSeconds } : {}),
+    };
+}
+/** One entry of the `images` output. */
+function imageEntry(o) {
+    return {
+        origin: o.origin,
+        name: o.name,
+        registry: o.registry,
+        image: o.image,
+        tag: o.tag,
+        'spec-id': o.specId,
+        digest: o.digest,
+        built: o.built,
+        pushed: o.pushed,
+        'nested-base': o.nestedBase,
+        result: o.state,
+        ...(o.error ? { error: o.error } : {}),
+    };
+}
+/**
+ * The image the single-image outputs describe: with exactly one spec, the image it names (in the first
+ * registry when `registries` gives several, as before); with several specs, none.
+ */
+function mainImage(outcomes, sourceCount) {
+    if (sourceCount !== 1)
+        return undefined;
+    return outcomes.find((o) => o.source === 0 && !o.nestedBase);
+}
+function setOutputs(outcomes, main, specFile) {
+    lib_core/* setOutput */.uH('spec-file', main ? specFile : '');
+    lib_core/* setOutput */.uH('image', main?.image ?? '');
+    lib_core/* setOutput */.uH('tag', main?.tag ?? '');
+    lib_core/* setOutput */.uH('spec-id', main?.specId ?? '');
+    lib_core/* setOutput */.uH('digest', main?.digest ?? '');
+    lib_core/* setOutput */.uH('image-digest', main ? imageWithDigest(main.image, main.digest) : '');
+    lib_core/* setOutput */.uH('built', main ? String(main.built) : String(outcomes.some((o) => o.built)));
+    lib_core/* setOutput */.uH('dockerfile', main?.dockerfile ?? '');
+    lib_core/* setOutput */.uH('metadata', main ? JSON.stringify(metadataOf(main)) : '');
+    lib_core/* setOutput */.uH('images', JSON.stringify(outcomes.map(imageEntry)));
+    lib_core/* setOutput */.uH('preview-image', main?.previewImage ?? '');
+    lib_core/* setOutput */.uH('tags', JSON.stringify(outcomes.flatMap((r) => r.tags ?? (r.pushed || r.digest ? [r.image] : []))));
+}
+
+;// CONCATENATED MODULE: ./src/spec/emit.ts
+
+
+
+/**
+ * ImageSpec -> YAML that PyYAML's safe_load reads back to exactly the same Python values, so that
+ * `pyflyte register --image <file>` computes the tag this action computed, inline inputs included. Every scalar
+ * says what it is: strings are double-quoted (YAML 1.1 would read `3.10`, `yes` or `0755` as numbers and
+ * booleans), floats and ints carry explicit tags, containers are written in flow style.
+ */
+class NotExpressibleInYaml extends Error {
+}
+// JSON escapes are YAML double-quoted escapes; beyond JSON's, PyYAML refuses these characters raw.
+const UNSAFE = /[\u007f-\u009f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]/gu;
+function quoted(s) {
+    return JSON.stringify(s).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+function emit_float(x) {
+    if (Number.isNaN(x))
+        return '!!float .nan';
+    if (!Number.isFinite(x))
+        return x > 0 ? '!!float .inf' : '!!float -.inf';
+    return `!!float ${floatRepr(x)}`;
+}
+function pad(n, width) {
+    return String(n).padStart(width, '0');
+}
+/** A YAML 1.1 timestamp PyYAML reads back as the same datetime (6 fraction digits keep the microseconds). */
+function dateTime(v) {
+    const date = `${pad(v.year, 4)}-${pad(v.month, 2)}-${pad(v.day, 2)}`;
+    const time = `${pad(v.hour, 2)}:${pad(v.minute, 2)}:${pad(v.second, 2)}.${pad(v.microsecond, 6)}`;
+    if (v.offsetMinutes === null)
+        return `${date}T${time}`;
+    if (v.offsetMinutes === 0)
+        return `${date}T${time}Z`;
+    const abs = Math.abs(v.offsetMinutes);
+    return `${date}T${time}${v.offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`;
+}
+function emitValue(v) {
+    if (v === null)
+        return '~';
+    if (typeof v === 'boolean')
+        return v ? 'true' : 'false';
+    if (typeof v === 'bigint')
+        return `!!int ${v}`;
+    if (typeof v === 'number')
+        return emit_float(v);
+    if (typeof v === 'string')
+        return quoted(v);
+    if (Array.isArray(v))
+        return `[${v.map(emitValue).join(', ')}]`;
+    if (v instanceof PyDict)
+        return `{${[...v].map(([k, x]) => `${emitValue(k)}: ${emitValue(x)}`).join(', ')}}`;
+    if (v instanceof PyDate)
+        return `${pad(v.year, 4)}-${pad(v.month, 2)}-${pad(v.day, 2)}`;
+    if (v instanceof PyDateTime)
+        return dateTime(v);
+    if (v instanceof PyEnum) {
+        throw new NotExpressibleInYaml(`${v.className}.${v.name} is a Python enum member; YAML can only hold a string`);
+    }
+    if (v instanceof PyTuple)
+        throw new NotExpressibleInYaml('a tuple cannot be written in YAML');
+    throw new NotExpressibleInYaml(`cannot write ${String(v)}`);
+}
+function emit_fieldValue(spec, field) {
+    const value = spec[field];
+    if (value === undefined)
+        return undefined;
+    if (field === 'base_image' && typeof value === 'object')
+        return specMapping(value);
+    if (field === 'source_copy_mode') {
+        if (value instanceof YamlCopyMode)
+            return value.text;
+        throw new NotExpressibleInYaml(`source_copy_mode ${String(value)} came from the 'source-copy-mode' input, where it is flytekit's enum; a YAML file can only hold a string, which flytekit hashes differently: set source_copy_mode in the spec file instead`);
+    }
+    return value;
+}
+function specMapping(spec) {
+    const out = new PyDict();
+    for (const field of SPEC_FIELDS) {
+        // pip_secret_mounts holds tuples, which YAML cannot write; flytekit leaves it out of the tag anyway.
+        if (field === 'pip_secret_mounts')
+            continue;
+        const value = emit_fieldValue(spec, field);
+        if (value !== undefined)
+            out.set(field, value);
+    }
+    return out;
+}
+/** The spec as a YAML document (one field per line), or NotExpressibleInYaml saying why it cannot be. */
+function emitSpecYaml(spec) {
+    const lines = [...specMapping(spec)].map(([k, v]) => `${k}: ${emitValue(v)}`);
+    return `# ImageSpec as this action resolved it (spec file and inline inputs): pyflyte reads it to the same tag.\n${lines.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/report/spec-file.ts
+
+
+
+/**
+ * Writes the spec as resolved (file plus inline inputs) to `<workDir>/imagespec.yaml`, for
+ * `pyflyte register --image <spec-file>`: flytekit reads the file it is given, not our inputs, so a register step
+ * pointed at the original file would miss every inline override and compute another tag. Relative paths in it
+ * still resolve against the working directory, as in the original. Empty when YAML cannot carry the spec.
+ */
+async function writeSpecFile(spec, workDir, logger) {
+    try {
+        const file = external_node_path_default().join(workDir, 'imagespec.yaml');
+        await (0,promises_.writeFile)(file, emitSpecYaml(spec));
+        return file;
+    }
+    catch (err) {
+        if (!(err instanceof NotExpressibleInYaml))
+            throw err;
+        logger.warning(`No spec-file output: ${err.message}`);
+        return '';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
 
 
@@ -49676,48 +50277,91 @@ function previewSummaryMarkdown(results) {
 
 
 
-/**
- * The sequence: inputs -> spec -> tags -> (dry run: Dockerfiles) -> per registry: connect, then for each image of
- * the chain (nested base first) check, build, push and preview-tag -> outputs, summary, PR comment. Parsing,
- * decisions and string building live in the modules named here.
- */
-/** What `pyflyte register --image` should read: the spec file, unless inline inputs changed it. */
-function registerSpec(inputs) {
-    return Object.keys(inputs.inline).length > 0 ? '<the spec-file output>' : inputs.spec;
-}
-async function main_run() {
-    const logger = actions_logger/* actionsLogger */.M;
+
+
+
+
+
+async function main_run(edges = {}) {
+    const logger = edges.logger ?? actions_logger/* actionsLogger */.M;
     try {
         const inputs = getInputs();
         const ctx = readRunContext();
         const preview = previewContext(inputs, ctx.eventName, ctx.eventPath);
         const session = new DockerSession(ctx.runnerTemp, logger);
         const cwd = external_node_path_default().resolve(ctx.workspace, inputs.workingDirectory);
-        const { spec, locate } = await logger.group('Read the ImageSpec', async () => readSpec(inputs, cwd, logger));
-        if (!inputs.dryRun && (await stopForFork(inputs, spec, preview)))
+        const settings = buildSettings(inputs, ctx);
+        const plan = await logger.group('Read the ImageSpecs and compute flytekit tags', () => readPlan(inputs, settings.flytekitRequirement, cwd, logger));
+        const registries = plan.nodes.flatMap((n) => (n.spec.registry ? [n.spec.registry] : []));
+        if (!inputs.dryRun && (await stopForFork(inputs, registries, preview)))
             return;
-        if (isCleanupRun(inputs.cleanup, preview))
-            return await cleanup(spec, inputs, ctx, preview, session, logger);
-        const chains = await logger.group('Compute flytekit tags', () => tagChains(spec, inputs.registries, cwd, logger));
+        const connect = (edges.connect ?? connector)(inputs, ctx, session, logger);
+        if (isCleanupRun(inputs.cleanup, preview)) {
+            const specs = plan.sources.map((s) => s.spec);
+            return await cleanup(specs, inputs, preview, connect, session, logger);
+        }
         await (0,promises_.mkdir)(ctx.runnerTemp, { recursive: true });
         const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(ctx.runnerTemp, 'imagespec-'));
-        const settings = buildSettings(inputs, ctx);
-        checkDockerfiles(chains, settings, locate);
-        for (const w of installerWarnings(spec, inputs.installer))
-            logger.warning(w);
-        const results = inputs.dryRun
-            ? await dryRun(chains, settings, cwd, workDir, logger)
-            : await buildAll(chains, { inputs, settings, ctx, cwd, workDir, session, preview, logger });
-        // The last image of each chain is the one the spec names; nested bases come before it.
-        const tops = chains.map((chain) => results.find((r) => r.image === chain.at(-1)?.tagged.image));
-        const specFile = await writeSpecFile(chains[0]?.at(-1)?.spec ?? spec, workDir, logger);
-        setOutputs(tops[0], tops, specFile);
-        await writeSummary(summaryMarkdown(tops, registerSpec(inputs), inputs.dryRun) + previewSummaryMarkdown(tops));
-        await commentOnPullRequest(inputs, ctx, preview, tops, logger);
+        const outcomes = inputs.dryRun
+            ? await dryRunGraph(plan.nodes, { settings, cwd, workDir, logger })
+            : await runGraph(plan.nodes, {
+                settings,
+                cwd,
+                workDir,
+                logger,
+                connections: new Connections(connect, (r) => session.usedRegistry(r)),
+                // Docker always runs with the job's own config (it starts as a copy of the runner's logins): logins,
+                // and a buildx this action may have to install, go there and never into the user's ~/.docker.
+                docker: async () => ({ configDir: await session.jobConfigDir(), logger }),
+                parallel: inputs.parallelBuilds,
+                ...(edges.builder ? { builder: edges.builder } : {}),
+                afterPush: (node, outcome, connection, log) => tagChainImage(outcome, node, preview, connection, log),
+            });
+        await report(plan, outcomes, workDir, logger);
+        await commentOnPullRequest(inputs, ctx, preview, outcomes, logger);
+        const failed = outcomes.filter((o) => o.state === 'failed' || o.state === 'skipped');
+        if (failed.length > 0)
+            lib_core/* setFailed */.C1(failureMessage(failed, outcomes.length));
     }
     catch (err) {
         lib_core/* setFailed */.C1(`imagespec-action failed: ${(0,errors/* errorMessage */.gJ)(err)}`);
     }
+}
+async function readPlan(inputs, flytekitRequirement, cwd, logger) {
+    const plan = await planImages({
+        files: inputs.specs,
+        inline: inputs.inline,
+        registries: inputs.registries,
+        cwd,
+        hostArch: external_node_os_default().arch(),
+        installer: inputs.installer,
+        flytekitRequirement,
+    });
+    for (const w of plan.warnings)
+        logger.warning(w);
+    for (const s of plan.sources) {
+        logger.info(`${s.origin}: name ${s.spec.name}, registry ${s.spec.registry ?? '(none)'}, platform ${s.spec.platform}`);
+    }
+    for (const n of plan.nodes) {
+        logger.info(`${n.tagged.image}  (_F_IMG_ID ${n.tagged.id})${n.nestedBase ? '  nested base' : ''}`);
+        logger.debug(`hashed: ${n.tagged.hashInput}`);
+    }
+    return plan;
+}
+/** Outputs and the job summary, written whether or not every image made it (the step fails afterwards). */
+async function report(plan, outcomes, workDir, logger) {
+    const main = mainImage(outcomes, plan.sources.length);
+    const mainNode = main && plan.nodes.find((n) => n.tagged.image === main.image);
+    const specFile = mainNode ? await writeSpecFile(mainNode.spec, workDir, logger) : '';
+    setOutputs(outcomes, main, specFile);
+    // What `pyflyte register --image` reads: each spec file, or the written spec when inline inputs changed it.
+    const registerSpecs = plan.sources.map((s) => s.changedByInputs || !s.file ? specFile || '<the spec-file output>' : s.file);
+    await writeSummary(summaryMarkdown(outcomes, { registerSpecs, singleImageOutputs: plan.sources.length === 1 }) +
+        previewSummaryMarkdown(outcomes));
+}
+function failureMessage(failed, total) {
+    const lines = failed.map((o) => `  - ${o.image} (${o.origin}): ${o.error ?? o.state}`);
+    return `imagespec-action failed: ${failed.length} of ${total} images did not make it:\n${lines.join('\n')}`;
 }
 
 
@@ -49869,7 +50513,7 @@ async function fromHelper(helper, host, configDir, options) {
     const result = await run(command, ['get'], {
         stdin: Buffer.from(configKey(host)),
         env: { DOCKER_CONFIG: configDir },
-        logger: options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_5__/* .NullLogger */ .Q(),
+        logger: options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_5__/* .NullLogger */ .Q5(),
     }).catch((err) => {
         throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ActionError */ .lZ(`The Docker config in ${configDir} names the credential helper '${helper}' for ${host}, but ${command} ` +
             `could not be run (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .errorMessage */ .gJ)(err)}). Install it on the runner or remove it from the config.`);

@@ -17,14 +17,20 @@ export interface SpecIssue {
 /** Every problem found in one validation pass, reported together. */
 export class SpecError extends ActionError {
   override name = 'SpecError'
-  constructor(readonly issues: SpecIssue[]) {
-    super(formatIssues(issues))
+  /** `specs`: how many specs the issues were collected from (the heading says "The ImageSpecs" for several). */
+  constructor(
+    readonly issues: SpecIssue[],
+    specs = 1,
+  ) {
+    super(formatIssues(issues, specs))
   }
 }
 
-export function formatIssues(issues: SpecIssue[]): string {
+export function formatIssues(issues: SpecIssue[], specs = 1): string {
   const lines = issues.map((i) => `  - ${i.location ? `${i.location}: ` : ''}${i.path}: ${i.message}`)
-  return `The ImageSpec has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n${lines.join('\n')}`
+  const count = `${issues.length} problem${issues.length === 1 ? '' : 's'}`
+  const heading = specs > 1 ? `The ${specs} ImageSpecs have ${count}` : `The ImageSpec has ${count}`
+  return `${heading}:\n${lines.join('\n')}`
 }
 
 /** A problem with an action input (not the spec): names the input. */

@@ -1,8 +1,9 @@
 import * as core from '@actions/core'
+import os from 'node:os'
 import type { AwsInputs, EcrRepositoryInputs } from './auth/ecr.js'
 import type { GcpInputs } from './auth/gar.js'
 import { InputError } from './errors.js'
-import { keyValues, type PlanInputs } from './plan-inputs.js'
+import { keyValues, type BuildxInputs } from './docker/buildx-options.js'
 import { INLINE_FIELDS, parseLines } from './spec/inline.js'
 
 /**
@@ -12,9 +13,10 @@ import { INLINE_FIELDS, parseLines } from './spec/inline.js'
 export type Installer = 'uv' | 'pip'
 export type OnCheckError = 'fail' | 'build'
 
-/** The buildx inputs (network, build-args, secrets, cache…) are declared with their parser in plan-inputs.ts. */
-export interface ActionInputs extends PlanInputs {
-  spec: string
+/** The buildx inputs (network, build-args, secrets, cache…) are declared with their parser in docker/buildx-options.ts. */
+export interface ActionInputs extends BuildxInputs {
+  /** `spec` lines: the spec files, in the order given (empty: only inline inputs). */
+  specs: string[]
   workingDirectory: string
   /** Raw text of the inline spec inputs that were set, by input name. */
   inline: Record<string, string>
@@ -39,6 +41,8 @@ export interface ActionInputs extends PlanInputs {
   comment: boolean
   cleanup: 'none' | 'pr'
   failOnFork: boolean
+  /** How many images build at once (`parallel-builds`; default from the runner's cores). */
+  parallelBuilds: number
 }
 
 function text(name: string): string {
@@ -60,11 +64,36 @@ function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: 
   throw new InputError(name, `'${raw}' is not one of ${allowed.join(', ')}`)
 }
 
-function int(name: string): number | undefined {
+function int(name: string, unit = 'seconds'): number | undefined {
   const raw = core.getInput(name).trim()
   if (raw === '') return undefined
-  if (!/^\d+$/.test(raw)) throw new InputError(name, `'${raw}' is not a whole number of seconds`)
+  if (!/^\d+$/.test(raw)) throw new InputError(name, `'${raw}' is not a whole number of ${unit}`)
   return Number(raw)
+}
+
+/**
+ * Builds at once: BuildKit already runs a build's own steps in parallel, and package downloads dominate, so one
+ * build per core (at least two, at most four) keeps a runner busy without starving it.
+ */
+function parallelBuilds(): number {
+  const given = int('parallel-builds', 'builds')
+  if (given === 0) throw new InputError('parallel-builds', 'must be at least 1 (or empty for the default)')
+  return given ?? Math.min(4, Math.max(2, os.availableParallelism()))
+}
+
+/**
+ * Inline field inputs change one ImageSpec. With several spec files there is no saying which one they would
+ * change, so that is refused rather than guessed.
+ */
+function checkInlineWithSpecs(specs: string[], inline: Record<string, string>): void {
+  const names = Object.keys(inline)
+  if (specs.length <= 1 || names.length === 0) return
+  throw new InputError(
+    names.join("', '"),
+    `inline ImageSpec inputs change exactly one spec, but 'spec' names ${specs.length} files ` +
+      `(${specs.join(', ')}): which one would they change? Put the values in the spec files, or build that ` +
+      'spec in a step of its own',
+  )
 }
 
 function lines(name: string): string[] {
@@ -84,10 +113,13 @@ export function getInputs(): ActionInputs {
   // The password is masked before anything else can print it.
   const password = core.getInput('password')
   if (password) core.setSecret(password)
+  const specs = lines('spec')
+  const inline = inlineInputs()
+  checkInlineWithSpecs(specs, inline)
   return {
-    spec: text('spec').trim(),
+    specs,
     workingDirectory: text('working-directory').trim() || '.',
-    inline: inlineInputs(),
+    inline,
     dryRun: bool('dry-run', false),
     installer: oneOf('installer', ['uv', 'pip'] as const, 'uv'),
     flytekitVersion: text('flytekit-version').trim(),
@@ -139,5 +171,6 @@ export function getInputs(): ActionInputs {
     comment: bool('comment', false),
     cleanup: oneOf('cleanup', ['none', 'pr'] as const, 'none'),
     failOnFork: bool('fail-on-fork', false),
+    parallelBuilds: parallelBuilds(),
   }
 }

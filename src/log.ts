@@ -35,3 +35,31 @@ export class MemoryLogger implements Logger {
     return fn()
   }
 }
+
+/**
+ * Keeps what one image's run logs, for printing as one group when it ends: images built at the same time would
+ * otherwise interleave their lines. Groups inside become headed sections (the job log does not nest groups).
+ */
+export class BufferedLogger implements Logger {
+  private readonly lines: { level: 'info' | 'debug' | 'warning'; message: string }[] = []
+  info(message: string): void {
+    this.lines.push({ level: 'info', message })
+  }
+  debug(message: string): void {
+    this.lines.push({ level: 'debug', message })
+  }
+  warning(message: string): void {
+    this.lines.push({ level: 'warning', message })
+  }
+  async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    this.lines.push({ level: 'info', message: `── ${name}` })
+    return fn()
+  }
+  /** Prints everything kept into `logger`, in one group titled `title`. Warnings stay warnings. */
+  async flushInto(logger: Logger, title: string): Promise<void> {
+    const lines = this.lines.splice(0)
+    await logger.group(title, async () => {
+      for (const { level, message } of lines) logger[level](message)
+    })
+  }
+}

@@ -1,72 +1,136 @@
 import * as core from '@actions/core'
 import { mkdir, mkdtemp } from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import { actionsLogger } from './actions-logger.js'
+import { Connections, connector, type Connect } from './build/connections.js'
+import type { Builder } from './build/image.js'
+import type { ImageOutcome } from './build/outcome.js'
+import { dryRunGraph, runGraph } from './build/run-graph.js'
+import { buildSettings } from './build/settings.js'
 import { DockerSession } from './docker-session.js'
 import { errorMessage } from './errors.js'
-import { readRunContext } from './github.js'
-import { getInputs } from './inputs.js'
-import { setOutputs, summaryMarkdown, writeSummary, type ImageResult } from './outputs.js'
-import { buildAll, dryRun } from './pipeline/build-all.js'
-import {
-  buildSettings,
-  checkDockerfiles,
-  installerWarnings,
-  readSpec,
-  tagChains,
-  writeSpecFile,
-} from './pipeline/prepare.js'
+import { readRunContext, type RunContext } from './github.js'
+import { getInputs, type ActionInputs } from './inputs.js'
+import type { Logger } from './log.js'
+import { planImages, type ImagePlan } from './plan/plan-images.js'
 import { isCleanupRun } from './preview/cleanup.js'
-import { previewContext } from './preview/context.js'
+import { previewContext, tagChainImage } from './preview/context.js'
 import { cleanup, commentOnPullRequest, stopForFork } from './preview/run.js'
 import { previewSummaryMarkdown } from './preview/summary.js'
+import { mainImage, setOutputs } from './report/outputs.js'
+import { writeSpecFile } from './report/spec-file.js'
+import { summaryMarkdown, writeSummary } from './report/summary.js'
 
 /**
- * The sequence: inputs -> spec -> tags -> (dry run: Dockerfiles) -> per registry: connect, then for each image of
- * the chain (nested base first) check, build, push and preview-tag -> outputs, summary, PR comment. Parsing,
- * decisions and string building live in the modules named here.
+ * The sequence: inputs -> every spec read, tagged, put in one image graph and its Dockerfiles checked (all
+ * problems reported together) -> the graph run (each image at its own registry, bases first, independent images
+ * at once) -> outputs, summary, PR comment; the step fails afterwards, naming every image that failed.
  */
-/** What `pyflyte register --image` should read: the spec file, unless inline inputs changed it. */
-function registerSpec(inputs: { spec: string; inline: Record<string, string> }): string {
-  return Object.keys(inputs.inline).length > 0 ? '<the spec-file output>' : inputs.spec
+
+/** The edges a test of `run` may replace with fakes: how registries are reached and how docker builds. */
+export interface Edges {
+  connect?: (inputs: ActionInputs, ctx: RunContext, session: DockerSession, logger: Logger) => Connect
+  builder?: Builder
+  logger?: Logger
 }
 
-export async function run(): Promise<void> {
-  const logger = actionsLogger
+export async function run(edges: Edges = {}): Promise<void> {
+  const logger = edges.logger ?? actionsLogger
   try {
     const inputs = getInputs()
     const ctx = readRunContext()
     const preview = previewContext(inputs, ctx.eventName, ctx.eventPath)
     const session = new DockerSession(ctx.runnerTemp, logger)
     const cwd = path.resolve(ctx.workspace, inputs.workingDirectory)
-    const { spec, locate } = await logger.group('Read the ImageSpec', async () =>
-      readSpec(inputs, cwd, logger),
+    const settings = buildSettings(inputs, ctx)
+    const plan = await logger.group('Read the ImageSpecs and compute flytekit tags', () =>
+      readPlan(inputs, settings.flytekitRequirement, cwd, logger),
     )
-    if (!inputs.dryRun && (await stopForFork(inputs, spec, preview))) return
-    if (isCleanupRun(inputs.cleanup, preview))
-      return await cleanup(spec, inputs, ctx, preview, session, logger)
-    const chains = await logger.group('Compute flytekit tags', () =>
-      tagChains(spec, inputs.registries, cwd, logger),
-    )
+    const registries = plan.nodes.flatMap((n) => (n.spec.registry ? [n.spec.registry] : []))
+    if (!inputs.dryRun && (await stopForFork(inputs, registries, preview))) return
+    const connect = (edges.connect ?? connector)(inputs, ctx, session, logger)
+    if (isCleanupRun(inputs.cleanup, preview)) {
+      const specs = plan.sources.map((s) => s.spec)
+      return await cleanup(specs, inputs, preview, connect, session, logger)
+    }
     await mkdir(ctx.runnerTemp, { recursive: true })
     const workDir = await mkdtemp(path.join(ctx.runnerTemp, 'imagespec-'))
-    const settings = buildSettings(inputs, ctx)
-    checkDockerfiles(chains, settings, locate)
-    for (const w of installerWarnings(spec, inputs.installer)) logger.warning(w)
-    const results = inputs.dryRun
-      ? await dryRun(chains, settings, cwd, workDir, logger)
-      : await buildAll(chains, { inputs, settings, ctx, cwd, workDir, session, preview, logger })
-    // The last image of each chain is the one the spec names; nested bases come before it.
-    const tops = chains.map(
-      (chain) => results.find((r) => r.image === chain.at(-1)?.tagged.image) as ImageResult,
-    )
-    const specFile = await writeSpecFile(chains[0]?.at(-1)?.spec ?? spec, workDir, logger)
-    setOutputs(tops[0] as ImageResult, tops, specFile)
-    await writeSummary(
-      summaryMarkdown(tops, registerSpec(inputs), inputs.dryRun) + previewSummaryMarkdown(tops),
-    )
-    await commentOnPullRequest(inputs, ctx, preview, tops, logger)
+    const outcomes = inputs.dryRun
+      ? await dryRunGraph(plan.nodes, { settings, cwd, workDir, logger })
+      : await runGraph(plan.nodes, {
+          settings,
+          cwd,
+          workDir,
+          logger,
+          connections: new Connections(connect, (r) => session.usedRegistry(r)),
+          // Docker always runs with the job's own config (it starts as a copy of the runner's logins): logins,
+          // and a buildx this action may have to install, go there and never into the user's ~/.docker.
+          docker: async () => ({ configDir: await session.jobConfigDir(), logger }),
+          parallel: inputs.parallelBuilds,
+          ...(edges.builder ? { builder: edges.builder } : {}),
+          afterPush: (node, outcome, connection, log) =>
+            tagChainImage(outcome, node, preview, connection, log),
+        })
+    await report(plan, outcomes, workDir, logger)
+    await commentOnPullRequest(inputs, ctx, preview, outcomes, logger)
+    const failed = outcomes.filter((o) => o.state === 'failed' || o.state === 'skipped')
+    if (failed.length > 0) core.setFailed(failureMessage(failed, outcomes.length))
   } catch (err) {
     core.setFailed(`imagespec-action failed: ${errorMessage(err)}`)
   }
+}
+
+async function readPlan(
+  inputs: ActionInputs,
+  flytekitRequirement: string | null,
+  cwd: string,
+  logger: Logger,
+): Promise<ImagePlan> {
+  const plan = await planImages({
+    files: inputs.specs,
+    inline: inputs.inline,
+    registries: inputs.registries,
+    cwd,
+    hostArch: os.arch(),
+    installer: inputs.installer,
+    flytekitRequirement,
+  })
+  for (const w of plan.warnings) logger.warning(w)
+  for (const s of plan.sources) {
+    logger.info(
+      `${s.origin}: name ${s.spec.name}, registry ${s.spec.registry ?? '(none)'}, platform ${s.spec.platform}`,
+    )
+  }
+  for (const n of plan.nodes) {
+    logger.info(`${n.tagged.image}  (_F_IMG_ID ${n.tagged.id})${n.nestedBase ? '  nested base' : ''}`)
+    logger.debug(`hashed: ${n.tagged.hashInput}`)
+  }
+  return plan
+}
+
+/** Outputs and the job summary, written whether or not every image made it (the step fails afterwards). */
+async function report(
+  plan: ImagePlan,
+  outcomes: ImageOutcome[],
+  workDir: string,
+  logger: Logger,
+): Promise<void> {
+  const main = mainImage(outcomes, plan.sources.length)
+  const mainNode = main && plan.nodes.find((n) => n.tagged.image === main.image)
+  const specFile = mainNode ? await writeSpecFile(mainNode.spec, workDir, logger) : ''
+  setOutputs(outcomes, main, specFile)
+  // What `pyflyte register --image` reads: each spec file, or the written spec when inline inputs changed it.
+  const registerSpecs = plan.sources.map((s) =>
+    s.changedByInputs || !s.file ? specFile || '<the spec-file output>' : s.file,
+  )
+  await writeSummary(
+    summaryMarkdown(outcomes, { registerSpecs, singleImageOutputs: plan.sources.length === 1 }) +
+      previewSummaryMarkdown(outcomes),
+  )
+}
+
+function failureMessage(failed: ImageOutcome[], total: number): string {
+  const lines = failed.map((o) => `  - ${o.image} (${o.origin}): ${o.error ?? o.state}`)
+  return `imagespec-action failed: ${failed.length} of ${total} images did not make it:\n${lines.join('\n')}`
 }

@@ -317,7 +317,7 @@ describe('the apt cache mount', () => {
 })
 
 describe('one spec, several registries', () => {
-  test('each registry gets the image under its own flytekit tag, and output images maps them', async () => {
+  test('each registry gets the image under its own flytekit tag, and output images lists them', async () => {
     const ws = mkdtempSync(path.join(os.tmpdir(), 'e2e-multi-'))
     const stamp = Date.now().toString(36)
     const registries = [`${env.E2E_REGISTRY}/east-${stamp}`, `${env.E2E_REGISTRY}/west-${stamp}`]
@@ -344,13 +344,15 @@ for r in json.loads(sys.argv[1]):
     const expected = execFileSync('python3', ['-c', script, JSON.stringify(registries)], { encoding: 'utf8' })
       .trim()
       .split('\n')
-    const images = JSON.parse(main.outputs.images as string) as Record<
-      string,
-      { image: string; digest: string; built: boolean }
-    >
-    expect(Object.keys(images)).toEqual(registries)
+    const images = JSON.parse(main.outputs.images as string) as {
+      registry: string
+      image: string
+      digest: string
+      built: boolean
+    }[]
+    expect(images.map((i) => i.registry)).toEqual(registries)
     for (const [i, registry] of registries.entries()) {
-      const entry = images[registry]
+      const entry = images.find((e) => e.registry === registry)
       expect(entry?.image).toBe(expected[i])
       expect(entry?.built).toBe(true)
       expect(await registryDigest(entry?.image as string)).toBe(entry?.digest)

@@ -26,6 +26,11 @@ export interface DockerContext {
   configDir: string
   exec?: Exec
   logger?: Logger
+  /**
+   * Hand the build's output to the logger when it ends instead of streaming it: with several builds at once,
+   * streamed lines of different images would interleave in the job log.
+   */
+  quiet?: boolean
 }
 
 /** `--provenance`/`--sbom`, which the generated command line always uses, arrived in buildx 0.10. */
@@ -231,9 +236,12 @@ export async function runBuild(
   await rm(plan.metadataFile, { force: true })
   await mkdir(dirname(plan.metadataFile), { recursive: true })
   const result = await docker(ctx, buildxArgs(plan), {
-    silent: false,
+    silent: ctx.quiet ?? false,
     ...(options.cwd && { cwd: options.cwd }),
   })
+  if (ctx.quiet) {
+    for (const text of [result.stdout, result.stderr]) if (text.trim()) ctx.logger?.info(text.trimEnd())
+  }
   if (result.exitCode !== 0) {
     throw new ActionError(`docker buildx build failed: ${summariseBuildFailure(result.stderr)}`)
   }

@@ -5,7 +5,7 @@
  */
 import { ActionError } from '../errors.js'
 import type { Logger } from '../log.js'
-import type { ImageResult } from '../outputs.js'
+import type { ImageResult } from '../build/outcome.js'
 
 export const COMMENT_MARKER = '<!-- imagespec-action:preview -->'
 

@@ -5,9 +5,10 @@ import { ActionError, errorMessage } from '../errors.js'
 import type { RunContext } from '../github.js'
 import type { ActionInputs } from '../inputs.js'
 import type { Logger } from '../log.js'
-import { writeSummary, type ImageResult } from '../outputs.js'
-import { connect } from '../pipeline/build-all.js'
-import { specsForRegistries } from '../plan.js'
+import type { ImageResult } from '../build/outcome.js'
+import { Connections, type Connect } from '../build/connections.js'
+import { specsForRegistries } from '../plan/targets.js'
+import { writeSummary } from '../report/summary.js'
 import type { ImageSpec } from '../spec/model.js'
 import { cleanupRepository, cleanupSummaryMarkdown } from './cleanup.js'
 import { commentBody, upsertComment } from './comment.js'
@@ -20,20 +21,17 @@ import { previewTagMatcher } from './tags.js'
 /** True when this is a fork pull request whose registry needs an OIDC token or a secret (then nothing is pushed). */
 export async function stopForFork(
   inputs: ActionInputs,
-  spec: ImageSpec,
+  registries: readonly string[],
   preview: PreviewContext,
 ): Promise<boolean> {
   if (!isForkPullRequest()) return false
-  const registries = specsForRegistries(spec, inputs.registries).flatMap((s) =>
-    s.registry ? [s.registry] : [],
-  )
   const auth = {
     username: inputs.username,
     password: inputs.password,
     awsRoleToAssume: inputs.aws.roleToAssume,
     gcpAuth: inputs.gcp.auth,
   }
-  const reasons = forkBlockers(registries, auth)
+  const reasons = forkBlockers([...new Set(registries)], auth)
   if (reasons.length === 0) return false
   const message = forkMessage(reasons, preview.pr)
   if (inputs.failOnFork) throw new ActionError(message)
@@ -42,12 +40,15 @@ export async function stopForFork(
   return true
 }
 
-/** `cleanup: pr` on a closed pull request: delete its preview tags in every registry; build nothing. */
+/**
+ * `cleanup: pr` on a closed pull request: delete its preview tags from every image a spec names, in every
+ * registry; build nothing.
+ */
 export async function cleanup(
-  spec: ImageSpec,
+  specs: readonly ImageSpec[],
   inputs: ActionInputs,
-  ctx: RunContext,
   preview: PreviewContext,
+  connect: Connect,
   session: DockerSession,
   logger: Logger,
 ): Promise<void> {
@@ -61,12 +62,17 @@ export async function cleanup(
     logger.info('cleanup: pr has no preview-tags pattern to match (with `none`, no preview tags are made)')
   }
   const reports = []
-  for (const target of specsForRegistries(spec, inputs.registries)) {
+  const connections = new Connections(connect, (r) => session.usedRegistry(r))
+  const done = new Set<string>()
+  for (const target of specs.flatMap((spec) => specsForRegistries(spec, inputs.registries))) {
     if (!target.registry) {
       throw new ActionError('cleanup: pr needs a registry: set registry in the spec or as an input.')
     }
     const registry = target.registry
-    const connection = await connect(registry, inputs, ctx, session, logger)
+    // Two specs may name one repository (their tags differ): clean it up once.
+    if (done.has(`${registry}/${target.name}`)) continue
+    done.add(`${registry}/${target.name}`)
+    const connection = await connections.get(registry)
     const repo = { registry, name: target.name }
     reports.push(
       await logger.group(`Clean up ${registry}/${target.name}`, () =>

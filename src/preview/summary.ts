@@ -1,4 +1,4 @@
-import type { ImageResult } from '../outputs.js'
+import type { ImageResult } from '../build/outcome.js'
 
 /** Job-summary lines for preview images: each image's preview reference and the command that registers it. */
 export function previewSummaryMarkdown(results: readonly ImageResult[]): string {

@@ -1,29 +1,21 @@
 import { mkdir, mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
-import type { RegistryConnection } from './auth/index.js'
-import type { BuildPlan, BuildSecret } from './docker/buildx-args.js'
-import { prepareBuilder, runBuild, type DockerContext } from './docker/buildx.js'
-import { writeBuildContext, type BuildContext } from './dockerfile/context.js'
-import type { Installer } from './dockerfile/install.js'
-import { ActionError, errorMessage } from './errors.js'
-import type { Logger } from './log.js'
-import type { ImageResult } from './outputs.js'
-import type { ImageSpec } from './spec/model.js'
-import { lsFilesAll } from './tag/source-root-digest.js'
-import type { TagResult } from './tag/tag.js'
+import type { RegistryConnection } from '../auth/index.js'
+import type { BuildPlan, BuildSecret } from '../docker/buildx-args.js'
+import { prepareBuilder, runBuild, type DockerContext } from '../docker/buildx.js'
+import { writeBuildContext, type BuildContext } from '../dockerfile/context.js'
+import type { Installer } from '../dockerfile/install.js'
+import { ActionError, errorMessage } from '../errors.js'
+import type { Logger } from '../log.js'
+import type { ImageResult } from './outcome.js'
+import type { ImageJob } from '../plan/graph.js'
+import { lsFilesAll } from '../tag/source-root-digest.js'
 
 /**
  * One image of the chain (a nested base first, then the image): check the registry, and when the image is not
  * there, write the build context, make the repository, log in, build and push. The registry check fails closed:
  * an answer other than "found" or "not found" stops the step unless the user chose `on-check-error: build`.
  */
-export interface ImageJob {
-  spec: ImageSpec
-  tagged: TagResult
-  /** The image a nested base ImageSpec became, used as this image's FROM. */
-  baseImage?: string
-}
-
 export interface BuildSettings {
   installer: Installer
   flytekitRequirement: string | null
@@ -53,7 +45,7 @@ export interface Builder {
   run: typeof runBuild
 }
 
-const BUILDX: Builder = { prepare: prepareBuilder, run: runBuild }
+export const BUILDX: Builder = { prepare: prepareBuilder, run: runBuild }
 
 /** Writes the Dockerfile and context of one image into a fresh folder under workDir. */
 export async function writeContext(

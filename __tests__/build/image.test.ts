@@ -6,22 +6,17 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals'
-import type { RegistryConnection } from '../src/auth/connection.js'
-import {
-  buildImage,
-  type BuildSettings,
-  type Builder,
-  type ImageJob,
-  type JobEnv,
-} from '../src/build-image.js'
-import type { BuildPlan } from '../src/docker/buildx-args.js'
-import type { BuildResult, BuilderInfo, DockerContext, PrepareOptions } from '../src/docker/buildx.js'
-import { ActionError } from '../src/errors.js'
-import { MemoryLogger } from '../src/log.js'
-import type { CheckResult } from '../src/registry/check.js'
-import type { ImageSpec } from '../src/spec/model.js'
-import { rejectionOf } from './support/rejection.js'
-import { TempDirs } from './support/temp-dirs.js'
+import type { RegistryConnection } from '../../src/auth/connection.js'
+import { buildImage, type BuildSettings, type Builder, type JobEnv } from '../../src/build/image.js'
+import type { BuildPlan } from '../../src/docker/buildx-args.js'
+import type { BuildResult, BuilderInfo, DockerContext, PrepareOptions } from '../../src/docker/buildx.js'
+import { ActionError } from '../../src/errors.js'
+import { MemoryLogger } from '../../src/log.js'
+import type { CheckResult } from '../../src/registry/check.js'
+import type { ImageJob } from '../../src/plan/graph.js'
+import type { ImageSpec } from '../../src/spec/model.js'
+import { rejectionOf } from '../support/rejection.js'
+import { TempDirs } from '../support/temp-dirs.js'
 
 const CHECKED_DIGEST = 'sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
 const BUILT_DIGEST = 'sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'

@@ -1,5 +1,5 @@
-import { InputError } from './errors.js'
-import type { ImageSpec } from './spec/model.js'
+import { InputError } from '../errors.js'
+import type { ImageSpec } from '../spec/model.js'
 
 /**
  * Pure decisions about what to build, before anything runs: which specs (one per registry), in which order

@@ -1,10 +1,10 @@
-import type { BuildPlan, BuildSecret } from './docker/buildx-args.js'
-import { InputError } from './errors.js'
+import type { BuildPlan, BuildSecret } from './buildx-args.js'
+import { InputError } from '../errors.js'
 
 /**
  * The parts of the buildx plan that come straight from action inputs (pure: input values in, plan values out).
  */
-export interface PlanInputs {
+export interface BuildxInputs {
   network: string
   buildArgs: string[]
   secrets: string[]
@@ -49,7 +49,7 @@ export function parseSecret(text: string): BuildSecret {
 }
 
 export function buildPlanDefaults(
-  inputs: PlanInputs,
+  inputs: BuildxInputs,
   labels: Record<string, string>,
 ): Omit<BuildPlan, 'context' | 'dockerfile' | 'tags' | 'platforms' | 'output' | 'metadataFile'> {
   return {
