@@ -31778,80 +31778,6 @@ const maskInLog = (secret) => {
 
 /***/ }),
 
-/***/ 9655:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   m0: () => (/* binding */ exec),
-/* harmony export */   v$: () => (/* binding */ CommandNotFoundError)
-/* harmony export */ });
-/* unused harmony export formatArgv */
-/* harmony import */ var _actions_exec__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5260);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5625);
-/**
- * The one place the action starts processes. Every docker, buildx and credential-helper call goes through `exec`,
- * so argv logging, environment handling and "command not found" are decided once, and tests can hand callers a
- * recording fake of the `Exec` type instead of mocking @actions/exec.
- */
-
-
-
-/** The command is not installed or not on PATH; callers turn this into advice about the runner. */
-class CommandNotFoundError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
-    command;
-    name = 'CommandNotFoundError';
-    constructor(command) {
-        super(`'${command}' was not found on PATH`);
-        this.command = command;
-    }
-}
-/**
- * Runs `command args...` and returns its exit code and output. A non-zero exit is returned, not thrown: only the
- * caller knows which failures are expected (`docker buildx version` failing means "install buildx") and how to
- * word the error for the user.
- */
-const exec = async (command, args, options = {}) => {
-    const logger = options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_2__/* .NullLogger */ .Q5();
-    logger.debug(`exec: ${formatArgv(command, args)}`);
-    try {
-        return await _actions_exec__WEBPACK_IMPORTED_MODULE_0__/* .getExecOutput */ .H(command, [...args], {
-            ignoreReturnCode: true,
-            silent: options.silent ?? true,
-            input: options.stdin,
-            cwd: options.cwd,
-            // @actions/exec replaces the environment wholesale when `env` is given; merge so PATH, HOME,
-            // DOCKER_HOST and proxy settings still reach the child.
-            env: options.env ? { ...processEnv(), ...options.env } : undefined,
-        });
-    }
-    catch (err) {
-        if (isNotFound(err))
-            throw new CommandNotFoundError(command);
-        throw err;
-    }
-};
-/** argv as one readable line: arguments with spaces or quotes are JSON-quoted so the split is visible. */
-function formatArgv(command, args) {
-    return [command, ...args].map((a) => (a === '' || /[\s"'\\]/.test(a) ? JSON.stringify(a) : a)).join(' ');
-}
-function processEnv() {
-    const env = {};
-    for (const [k, v] of Object.entries(process.env))
-        if (v !== undefined)
-            env[k] = v;
-    return env;
-}
-function isNotFound(err) {
-    // @actions/exec resolves the executable itself and throws this message before spawning.
-    return (typeof err === 'object' &&
-        err !== null &&
-        /Unable to locate executable file/.test(String(err.message)));
-}
-
-
-/***/ }),
-
 /***/ 4377:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -31874,7 +31800,7 @@ function isNotFound(err) {
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5625);
 /* harmony import */ var _registry_docker_config_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(26);
 /* harmony import */ var _registry_reference_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9310);
-/* harmony import */ var _exec_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9655);
+/* harmony import */ var _exec_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(3190);
 /**
  * Registry logins into a per-job DOCKER_CONFIG directory under the runner's temp folder. Keeping credentials out
  * of ~/.docker means concurrent jobs on a shared self-hosted runner cannot log each other out or overwrite each
@@ -32125,12 +32051,86 @@ function errorMessage(err) {
 
 /***/ }),
 
+/***/ 3190:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   m0: () => (/* binding */ exec),
+/* harmony export */   v$: () => (/* binding */ CommandNotFoundError)
+/* harmony export */ });
+/* unused harmony export formatArgv */
+/* harmony import */ var _actions_exec__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5260);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+/* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5625);
+/**
+ * The one place the action starts processes. Every docker, buildx and credential-helper call goes through `exec`,
+ * so argv logging, environment handling and "command not found" are decided once, and tests can hand callers a
+ * recording fake of the `Exec` type instead of mocking @actions/exec.
+ */
+
+
+
+/** The command is not installed or not on PATH; callers turn this into advice about the runner. */
+class CommandNotFoundError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
+    command;
+    name = 'CommandNotFoundError';
+    constructor(command) {
+        super(`'${command}' was not found on PATH`);
+        this.command = command;
+    }
+}
+/**
+ * Runs `command args...` and returns its exit code and output. A non-zero exit is returned, not thrown: only the
+ * caller knows which failures are expected (`docker buildx version` failing means "install buildx") and how to
+ * word the error for the user.
+ */
+const exec = async (command, args, options = {}) => {
+    const logger = options.logger ?? new _log_js__WEBPACK_IMPORTED_MODULE_2__/* .NullLogger */ .Q5();
+    logger.debug(`exec: ${formatArgv(command, args)}`);
+    try {
+        return await _actions_exec__WEBPACK_IMPORTED_MODULE_0__/* .getExecOutput */ .H(command, [...args], {
+            ignoreReturnCode: true,
+            silent: options.silent ?? true,
+            input: options.stdin,
+            cwd: options.cwd,
+            // @actions/exec replaces the environment wholesale when `env` is given; merge so PATH, HOME,
+            // DOCKER_HOST and proxy settings still reach the child.
+            env: options.env ? { ...processEnv(), ...options.env } : undefined,
+        });
+    }
+    catch (err) {
+        if (isNotFound(err))
+            throw new CommandNotFoundError(command);
+        throw err;
+    }
+};
+/** argv as one readable line: arguments with spaces or quotes are JSON-quoted so the split is visible. */
+function formatArgv(command, args) {
+    return [command, ...args].map((a) => (a === '' || /[\s"'\\]/.test(a) ? JSON.stringify(a) : a)).join(' ');
+}
+function processEnv() {
+    const env = {};
+    for (const [k, v] of Object.entries(process.env))
+        if (v !== undefined)
+            env[k] = v;
+    return env;
+}
+function isNotFound(err) {
+    // @actions/exec resolves the executable itself and throws this message before spawning.
+    return (typeof err === 'object' &&
+        err !== null &&
+        /Unable to locate executable file/.test(String(err.message)));
+}
+
+
+/***/ }),
+
 /***/ 9407:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8512);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7317);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 /* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2462);
 
@@ -32217,7 +32217,7 @@ class BufferedLogger {
 
 /***/ }),
 
-/***/ 8512:
+/***/ 7317:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32241,7 +32241,7 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 var actions_logger = __nccwpck_require__(7737);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-;// CONCATENATED MODULE: ./src/cloud/registry-host.ts
+;// CONCATENATED MODULE: ./src/registry/hosts.ts
 
 const DOCKER_HUB_HOSTS = new Set([
     'docker.io',
@@ -32372,7 +32372,7 @@ var docker_config = __nccwpck_require__(26);
 var registry_reference = __nccwpck_require__(9310);
 // EXTERNAL MODULE: ./src/log.ts
 var log = __nccwpck_require__(5625);
-;// CONCATENATED MODULE: ./src/registry/registry-http.ts
+;// CONCATENATED MODULE: ./src/registry/http.ts
 /**
  * HTTP to a registry: one request with a timeout, retried on the failures that go away by themselves (connection
  * resets, 429, 502/503/504), and turned into a plain-language reason when it fails for good. Uses Node's fetch,
@@ -32537,7 +32537,7 @@ function firstLine(text) {
     return (text.split('\n')[0] ?? '').slice(0, 200);
 }
 
-;// CONCATENATED MODULE: ./src/registry/registry-auth.ts
+;// CONCATENATED MODULE: ./src/registry/challenge.ts
 
 /** Client id docker sends when exchanging a refresh token; some token servers require one. */
 const CLIENT_ID = 'imagespec-action';
@@ -32833,7 +32833,7 @@ function hostOf(url) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/auth/ecr.ts
+;// CONCATENATED MODULE: ./src/connections/ecr.ts
 
 
 
@@ -32923,7 +32923,7 @@ async function ecrPublicConnection(registry, parsed, aws, logger) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/auth/gar.ts
+;// CONCATENATED MODULE: ./src/connections/gar.ts
 
 
 
@@ -32998,7 +32998,7 @@ async function gcloudConnection(registry, parsed, jobConfigDir, logger) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/auth/password.ts
+;// CONCATENATED MODULE: ./src/connections/password.ts
 
 
 
@@ -33055,7 +33055,7 @@ function ghcrPackagesApi(githubToken) {
     return { apiUrl: process.env.GITHUB_API_URL || 'https://api.github.com', token: githubToken };
 }
 
-;// CONCATENATED MODULE: ./src/auth/index.ts
+;// CONCATENATED MODULE: ./src/connections/index.ts
 
 
 
@@ -33089,7 +33089,7 @@ async function connectRegistry(registry, inputs, ambientConfigDir, jobConfigDir,
     }
 }
 
-;// CONCATENATED MODULE: ./src/build/connections.ts
+;// CONCATENATED MODULE: ./src/connections/per-step.ts
 
 /**
  * One connection per registry for the whole step: every image is checked, logged in to and pushed at its own
@@ -33487,8 +33487,8 @@ function csvField(field) {
     return /[",\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
 }
 
-// EXTERNAL MODULE: ./src/docker/exec.ts
-var docker_exec = __nccwpck_require__(9655);
+// EXTERNAL MODULE: ./src/exec.ts
+var src_exec = __nccwpck_require__(3190);
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
 var lib_io = __nccwpck_require__(8701);
 // EXTERNAL MODULE: external "crypto"
@@ -34473,7 +34473,7 @@ async function detectDocker(ctx) {
         result = await docker(ctx, ['version', '--format', '{{json .}}']);
     }
     catch (err) {
-        if (err instanceof docker_exec/* CommandNotFoundError */.v$) {
+        if (err instanceof src_exec/* CommandNotFoundError */.v$) {
             throw new errors/* ActionError */.lZ("Docker is not available on this runner: the 'docker' command was not found on PATH. Use a runner with " +
                 'Docker installed (GitHub-hosted Ubuntu runners have it) or install Docker on the self-hosted runner.');
         }
@@ -34689,7 +34689,7 @@ function versionAtLeast(version, minimum) {
     return true;
 }
 function docker(ctx, args, extra = {}) {
-    return (ctx.exec ?? docker_exec/* exec */.m0)('docker', args, {
+    return (ctx.exec ?? src_exec/* exec */.m0)('docker', args, {
         env: (0,docker_login/* dockerEnv */.gT)(ctx.configDir),
         ...(ctx.logger && { logger: ctx.logger }),
         ...extra,
@@ -34839,7 +34839,7 @@ function isImageReference(ref) {
     return name.length <= 255 && IMAGE_REFERENCE.test(ref);
 }
 
-;// CONCATENATED MODULE: ./src/python/str-methods.ts
+;// CONCATENATED MODULE: ./src/pyvalues/str-methods.ts
 /**
  * Python str methods whose JavaScript look-alikes differ. `String.prototype.trim` strips U+FEFF and keeps
  * U+001C..U+001F and U+0085; Python's `str.strip()` does the opposite, and flytekit strips .dockerignore lines
@@ -35028,7 +35028,7 @@ function pipInstall(plan) {
     return ['WORKDIR /root', run(...mounts, script), 'WORKDIR /'];
 }
 
-;// CONCATENATED MODULE: ./src/python/unicode-printable.ts
+;// CONCATENATED MODULE: ./src/pyvalues/unicode-printable.ts
 // GENERATED by scripts/gen-unicode-printable.py, do not edit.
 // Source: Python 3.11.7 str.isprintable(), Unicode 14.0.0.
 //
@@ -35760,7 +35760,7 @@ function isPrintable(cp) {
     return true;
 }
 
-;// CONCATENATED MODULE: ./src/python/values.ts
+;// CONCATENATED MODULE: ./src/pyvalues/values.ts
 class PyDict extends Map {
 }
 class PyTuple {
@@ -35819,7 +35819,7 @@ function isPyDict(v) {
     return v instanceof PyDict;
 }
 
-;// CONCATENATED MODULE: ./src/python/repr.ts
+;// CONCATENATED MODULE: ./src/pyvalues/repr.ts
 /**
  * CPython's `repr()` and `str()` for the values an ImageSpec can hold. flytekit's tag is the md5 of
  * `str(dict_of_fields)`, so every byte of this output is part of the tag.
@@ -38512,6 +38512,8 @@ function charClass(chars, start) {
  * relative `source_root` the rules see `root/...` paths, so .gitignore entries and root-anchored
  * .dockerignore patterns never match there. That is flytekit's behaviour and the tag depends on it.
  */
+// flytekit's own tag runs `git ls-files` for source_root: asking git is part of the tag, not an edge.
+// eslint-disable-next-line no-restricted-imports
 
 
 
@@ -39068,7 +39070,7 @@ function buildSettings(inputs, ctx) {
  */
 async function runnerPythonVersion() {
     try {
-        const r = await (0,docker_exec/* exec */.m0)('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
+        const r = await (0,src_exec/* exec */.m0)('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
         if (r.exitCode === 0 && /^\d+\.\d+$/.test(r.stdout.trim()))
             return r.stdout.trim();
     }
@@ -39080,7 +39082,7 @@ async function runnerPythonVersion() {
 
 // EXTERNAL MODULE: ./src/state.ts
 var state = __nccwpck_require__(2462);
-;// CONCATENATED MODULE: ./src/docker-session.ts
+;// CONCATENATED MODULE: ./src/docker/session.ts
 
 
 
@@ -48339,7 +48341,7 @@ function readOne(file, opts, out) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/python/format.ts
+;// CONCATENATED MODULE: ./src/pyvalues/format.ts
 /**
  * Python's `str.format(**kwargs)` for string arguments, following CPython's Objects/stringlib/unicode_format.h
  * and the str branch of Python/formatter_unicode.c. flytekit builds the tag as
@@ -49221,7 +49223,7 @@ function nextPage(link, repository) {
     return url.pathname.startsWith(prefix) ? `${url.pathname.slice(prefix.length)}${url.search}` : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/preview/ghcr-packages.ts
+;// CONCATENATED MODULE: ./src/cloud/github-packages.ts
 /**
  * GHCR cleanup through the GitHub Packages REST API: ghcr.io refuses manifest DELETE on the registry API, so
  * preview images are removed by deleting the package version (the manifest, with every tag on it). A container
@@ -50422,7 +50424,7 @@ async function post() {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _docker_exec_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9655);
+/* harmony import */ var _exec_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3190);
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5625);
 /* harmony import */ var _reference_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9310);
 /**
@@ -50509,7 +50511,7 @@ function fromAuthEntry(entry, host) {
  */
 async function fromHelper(helper, host, configDir, options) {
     const command = `docker-credential-${helper}`;
-    const run = options.exec ?? _docker_exec_js__WEBPACK_IMPORTED_MODULE_3__/* .exec */ .m0;
+    const run = options.exec ?? _exec_js__WEBPACK_IMPORTED_MODULE_3__/* .exec */ .m0;
     const result = await run(command, ['get'], {
         stdin: Buffer.from(configKey(host)),
         env: { DOCKER_CONFIG: configDir },

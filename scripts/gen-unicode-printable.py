@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Generate src/python/unicode-printable.ts: the code points Python's str.isprintable() rejects.
+"""Generate src/pyvalues/unicode-printable.ts: the code points Python's str.isprintable() rejects.
 
 flytekit hashes repr(dict); CPython's repr escapes every non-ASCII code point that is not printable, so the tag
 depends on the Unicode database of the Python that computed it. The golden tags were made with Python 3.11
 (Unicode 14.0.0). Run this script with that interpreter:
 
-    python3.11 scripts/gen-unicode-printable.py > src/python/unicode-printable.ts
+    python3.11 scripts/gen-unicode-printable.py > src/pyvalues/unicode-printable.ts
 """
 
 import sys

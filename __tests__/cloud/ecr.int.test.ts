@@ -8,7 +8,7 @@ import {
   getEcrPublicLoginCredentials,
   type EcrConnection,
 } from '../../src/cloud/aws/ecr.js'
-import { ecrRepositoryName, parseRegistry, type EcrRegistry } from '../../src/cloud/registry-host.js'
+import { ecrRepositoryName, parseRegistry, type EcrRegistry } from '../../src/registry/hosts.js'
 import { ActionError } from '../../src/errors.js'
 import * as awsEcr from '../support/standins/aws-ecr.js'
 import * as awsEcrPublic from '../support/standins/aws-ecr-public.js'

@@ -22,7 +22,7 @@ import {
   getEcrLoginCredentials,
   getEcrPublicLoginCredentials,
 } from '../../src/cloud/aws/ecr.js'
-import { parseRegistry, type EcrRegistry } from '../../src/cloud/registry-host.js'
+import { parseRegistry, type EcrRegistry } from '../../src/registry/hosts.js'
 import { ActionError, InputError } from '../../src/errors.js'
 import { MemoryLogger } from '../../src/log.js'
 import { recordingMask, rejectionOf } from '../support/secrets.js'

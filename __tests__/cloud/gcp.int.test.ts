@@ -8,7 +8,7 @@ import {
   type GcpCredentialOptions,
   type GcpSession,
 } from '../../src/cloud/gcp/credentials.js'
-import { garImageTarget, parseRegistry, type GarRegistry } from '../../src/cloud/registry-host.js'
+import { garImageTarget, parseRegistry, type GarRegistry } from '../../src/registry/hosts.js'
 import { ActionError, InputError } from '../../src/errors.js'
 import * as artifactRegistry from '../support/standins/artifact-registry.js'
 import * as gcpIam from '../support/standins/gcp-iam-credentials.js'

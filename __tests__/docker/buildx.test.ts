@@ -20,7 +20,7 @@ import {
   versionAtLeast,
   type BuilderInfo,
 } from '../../src/docker/buildx.js'
-import { CommandNotFoundError } from '../../src/docker/exec.js'
+import { CommandNotFoundError } from '../../src/exec.js'
 import { installBuildx, type InstallBuildxOptions } from '../../src/docker/install-buildx.js'
 import { failed, fakeExec, isCall, ok, type ExecCall } from '../support/fake-exec.js'
 import { FileServer } from '../support/file-server.js'

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
 import { SpecError } from '../../src/errors.js'
 import { generateDockerfile, type DockerfileOptions } from '../../src/dockerfile/generate.js'
-import { PyDict, type PyValue } from '../../src/python/values.js'
+import { PyDict, type PyValue } from '../../src/pyvalues/values.js'
 import type { ImageSpec } from '../../src/spec/model.js'
 
 /*

@@ -6,7 +6,7 @@ import fc from 'fast-check'
 import { generateDockerfile, type DockerfileOptions } from '../../src/dockerfile/generate.js'
 import { splitShellWords } from '../../src/dockerfile/shellwords.js'
 import { SpecError } from '../../src/errors.js'
-import { PyDict } from '../../src/python/values.js'
+import { PyDict } from '../../src/pyvalues/values.js'
 import type { ImageSpec } from '../../src/spec/model.js'
 import { shellWords } from './shell.js'
 

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, test } from '@jest/globals'
 
 import { prepareBuilder, runBuild } from '../../src/docker/buildx.js'
-import { exec } from '../../src/docker/exec.js'
+import { exec } from '../../src/exec.js'
 import { createDockerConfigDir, dockerLogin, logoutAndRemove } from '../../src/docker/login.js'
 import { checkImage, RegistryCheckError } from '../../src/registry/check.js'
 import { rejectionOf } from '../support/rejection.js'

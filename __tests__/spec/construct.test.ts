@@ -1,7 +1,7 @@
 /** constructImageSpec: ImageSpec(**fields) plus __post_init__, as flytekit 1.16 does it. */
 import { describe, expect, test } from '@jest/globals'
 import { SpecError } from '../../src/errors.js'
-import { PyDict, PyEnum, PyTuple, type PyValue } from '../../src/python/values.js'
+import { PyDict, PyEnum, PyTuple, type PyValue } from '../../src/pyvalues/values.js'
 import { constructImageSpec } from '../../src/spec/construct.js'
 import { YamlCopyMode } from '../../src/spec/model.js'
 

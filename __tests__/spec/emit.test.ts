@@ -5,8 +5,8 @@
  */
 import { describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { pyRepr } from '../../src/python/repr.js'
-import { PyDate, PyDateTime, PyDict, PyEnum, type PyValue } from '../../src/python/values.js'
+import { pyRepr } from '../../src/pyvalues/repr.js'
+import { PyDate, PyDateTime, PyDict, PyEnum, type PyValue } from '../../src/pyvalues/values.js'
 import { emitSpecYaml, emitValue, NotExpressibleInYaml } from '../../src/spec/emit.js'
 import { YamlCopyMode, type ImageSpec } from '../../src/spec/model.js'
 

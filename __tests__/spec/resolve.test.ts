@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { SpecError } from '../../src/errors.js'
-import { PyDict } from '../../src/python/values.js'
+import { PyDict } from '../../src/pyvalues/values.js'
 import { parsePath, resolveSpec } from '../../src/spec/resolve.js'
 
 function project(files: Record<string, string>): string {

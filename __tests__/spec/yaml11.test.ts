@@ -4,8 +4,8 @@
  */
 import { describe, expect, test } from '@jest/globals'
 import { SpecError } from '../../src/errors.js'
-import { pyRepr, pyStr } from '../../src/python/repr.js'
-import type { PyDict, PyValue } from '../../src/python/values.js'
+import { pyRepr, pyStr } from '../../src/pyvalues/repr.js'
+import type { PyDict, PyValue } from '../../src/pyvalues/values.js'
 import { loadYaml11 } from '../../src/spec/yaml11.js'
 
 function load(text: string): string {

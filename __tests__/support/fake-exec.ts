@@ -1,5 +1,5 @@
 /** A stand-in for the exec wrapper that records every call and answers from a script, for argv/stdin assertions. */
-import type { Exec, ExecOptions, ExecResult } from '../../src/docker/exec.js'
+import type { Exec, ExecOptions, ExecResult } from '../../src/exec.js'
 
 export interface ExecCall {
   command: string

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
-import type { RegistryConnection } from '../auth/index.js'
+import type { RegistryConnection } from '../connections/index.js'
 import type { BuildPlan, BuildSecret } from '../docker/buildx-args.js'
 import { prepareBuilder, runBuild, type DockerContext } from '../docker/buildx.js'
 import { writeBuildContext, type BuildContext } from '../dockerfile/context.js'

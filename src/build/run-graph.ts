@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import pLimit from 'p-limit'
-import type { RegistryConnection } from '../auth/index.js'
+import type { RegistryConnection } from '../connections/index.js'
 import type { DockerContext } from '../docker/buildx.js'
 import { errorMessage } from '../errors.js'
 import { BufferedLogger, type Logger } from '../log.js'
 import type { ImageNode } from '../plan/graph.js'
-import type { Connections } from './connections.js'
+import type { Connections } from '../connections/per-step.js'
 import { BUILDX, buildImage, writeContext, type BuildSettings, type Builder } from './image.js'
 import type { ImageOutcome } from './outcome.js'
 

@@ -1,6 +1,6 @@
 import { ociLabels, type RunContext } from '../github.js'
 import { buildPlanDefaults } from '../docker/buildx-options.js'
-import { exec } from '../docker/exec.js'
+import { exec } from '../exec.js'
 import type { ActionInputs } from '../inputs.js'
 import { flytekitRequirement } from '../plan/targets.js'
 import type { BuildSettings } from './image.js'

@@ -16,7 +16,7 @@ import {
   type Exec,
   type ExecOptions,
   type ExecResult,
-} from './exec.js'
+} from '../exec.js'
 import { installBuildx, type InstallBuildxOptions } from './install-buildx.js'
 import { dockerEnv } from './login.js'
 

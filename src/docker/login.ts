@@ -11,7 +11,7 @@ import { ActionError, errorMessage } from '../errors.js'
 import { NullLogger, type Logger } from '../log.js'
 import { CONFIG_FILE, readDockerConfig, type DockerConfigFile } from '../registry/docker-config.js'
 import { normaliseRegistry } from '../registry/reference.js'
-import { CommandNotFoundError, exec as defaultExec, type Exec } from './exec.js'
+import { CommandNotFoundError, exec as defaultExec, type Exec } from '../exec.js'
 
 /** Every directory this module creates starts with this, and only such directories are ever deleted. */
 export const CONFIG_DIR_PREFIX = 'imagespec-docker-'

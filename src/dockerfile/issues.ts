@@ -1,6 +1,6 @@
 import { SpecError, type SpecIssue } from '../errors.js'
-import { pyStr } from '../python/repr.js'
-import { PyDict, PyTuple, type PyValue } from '../python/values.js'
+import { pyStr } from '../pyvalues/repr.js'
+import { PyDict, PyTuple, type PyValue } from '../pyvalues/values.js'
 import { codePointName, firstUnsafeChar } from './escape.js'
 
 /**

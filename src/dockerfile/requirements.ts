@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { pyStrip } from '../python/str-methods.js'
+import { pyStrip } from '../pyvalues/str-methods.js'
 import type { ImageSpec } from '../spec/model.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { PyValue } from '../python/values.js'
+import type { PyValue } from '../pyvalues/values.js'
 import type { ImageSpec } from '../spec/model.js'
 import { codePointName, firstUnsafeChar, isImageReference, shQuote } from './escape.js'
 import type { Installer } from './install.js'

@@ -1,4 +1,4 @@
-import type { RegistryConnection } from '../auth/connection.js'
+import type { RegistryConnection } from '../connections/connection.js'
 import { ActionError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { planCleanup, type CleanupGroup, type KeptGroup } from './cleanup-plan.js'

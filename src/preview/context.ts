@@ -1,4 +1,4 @@
-import type { RegistryConnection } from '../auth/connection.js'
+import type { RegistryConnection } from '../connections/connection.js'
 import type { Logger } from '../log.js'
 import type { ImageResult } from '../build/outcome.js'
 import type { ImageJob } from '../plan/graph.js'

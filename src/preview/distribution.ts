@@ -9,7 +9,7 @@ import { ActionError } from '../errors.js'
 import { NullLogger, type Logger } from '../log.js'
 import { MANIFEST_ACCEPT } from '../registry/check.js'
 import type { RegistryCredentials } from '../registry/docker-config.js'
-import { answerChallenge } from '../registry/registry-auth.js'
+import { answerChallenge } from '../registry/challenge.js'
 import {
   DEFAULT_HTTP_OPTIONS,
   NetworkFailure,
@@ -19,7 +19,7 @@ import {
   request,
   type HttpOptions,
   type RegistryResponse,
-} from '../registry/registry-http.js'
+} from '../registry/http.js'
 
 export interface Manifest {
   /** The exact bytes: their sha256 is the digest, so they are copied untouched. */

@@ -1,4 +1,4 @@
-import { parseRegistry } from '../cloud/registry-host.js'
+import { parseRegistry } from '../registry/hosts.js'
 
 /**
  * Pull requests from forks run without an OIDC token and without secrets (GitHub's rule, not a setting). When a

@@ -4,7 +4,7 @@
  */
 import type { ArSession } from '../cloud/gcp/artifact-registry.js'
 import { googleErrorInfo } from '../cloud/gcp/errors.js'
-import type { GarImageTarget } from '../cloud/registry-host.js'
+import type { GarImageTarget } from '../registry/hosts.js'
 import { ActionError } from '../errors.js'
 
 /** `projects/P/locations/L/repositories/R/packages/PKG/tags/TAG`; the package (image path) is URL-encoded. */

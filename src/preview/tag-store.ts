@@ -4,13 +4,18 @@
  * Packages API. Cleanup differs in one point, which `deletesByDigest` states: the distribution API (and a GHCR
  * package version) can only delete a manifest, and with it every tag on it.
  */
-import type { RegistryApi } from '../auth/connection.js'
+import type { RegistryApi } from '../connections/connection.js'
 import type { Logger } from '../log.js'
 import type { RegistryCredentials } from '../registry/docker-config.js'
 import { ActionError } from '../errors.js'
 import { parseReference } from '../registry/reference.js'
 import { DistributionClient } from './distribution.js'
-import { DEFAULT_GITHUB_API_URL, GhcrPackages, ghcrPackageOf, type PackageVersion } from './ghcr-packages.js'
+import {
+  DEFAULT_GITHUB_API_URL,
+  GhcrPackages,
+  ghcrPackageOf,
+  type PackageVersion,
+} from '../cloud/github-packages.js'
 
 export type AddOutcome = 'tagged' | 'already-tagged' | 'immutable-elsewhere'
 

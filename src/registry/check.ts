@@ -9,11 +9,11 @@
 import { createHash } from 'node:crypto'
 
 import { ActionError } from '../errors.js'
-import type { Exec } from '../docker/exec.js'
+import type { Exec } from '../exec.js'
 import type { Logger } from '../log.js'
 import { resolveCredentials, secretsOf, type RegistryCredentials } from './docker-config.js'
 import { formatReference, parseReference, type ImageReference } from './reference.js'
-import { answerChallenge, type AuthFailure } from './registry-auth.js'
+import { answerChallenge, type AuthFailure } from './challenge.js'
 import {
   DEFAULT_HTTP_OPTIONS,
   NetworkFailure,
@@ -23,7 +23,7 @@ import {
   request,
   type HttpOptions,
   type RegistryResponse,
-} from './registry-http.js'
+} from './http.js'
 
 export type CheckResult = { exists: true; digest: string } | { exists: false }
 

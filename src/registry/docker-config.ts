@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import { ActionError, errorMessage } from '../errors.js'
-import { exec as defaultExec, type Exec } from '../docker/exec.js'
+import { exec as defaultExec, type Exec } from '../exec.js'
 import { NullLogger, type Logger } from '../log.js'
 import { DOCKER_HUB, DOCKER_HUB_CONFIG_KEY, normaliseRegistry } from './reference.js'
 

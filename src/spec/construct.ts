@@ -8,7 +8,7 @@
  * a value of the wrong type still ends in a SpecError here rather than a crash.
  */
 import { SpecError, type SpecIssue } from '../errors.js'
-import { PyDict, PyEnum, PyTuple, type PyValue } from '../python/values.js'
+import { PyDict, PyEnum, PyTuple, type PyValue } from '../pyvalues/values.js'
 import {
   COPY_MODES,
   SPEC_FIELDS,

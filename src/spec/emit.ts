@@ -1,5 +1,5 @@
-import { PyDate, PyDateTime, PyDict, PyEnum, PyTuple, type PyValue } from '../python/values.js'
-import { floatRepr } from '../python/repr.js'
+import { PyDate, PyDateTime, PyDict, PyEnum, PyTuple, type PyValue } from '../pyvalues/values.js'
+import { floatRepr } from '../pyvalues/repr.js'
 import { SPEC_FIELDS, YamlCopyMode, type ImageSpec } from './model.js'
 
 /**

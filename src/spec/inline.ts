@@ -1,4 +1,4 @@
-import { PyDict, PyEnum, type PyValue } from '../python/values.js'
+import { PyDict, PyEnum, type PyValue } from '../pyvalues/values.js'
 import { COPY_MODES, type SpecField } from './model.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { PyDict, PyValue } from '../python/values.js'
+import type { PyDict, PyValue } from '../pyvalues/values.js'
 
 /** flytekit's CopyFileDetection members, with their enum values. */
 export const COPY_MODES = { LOADED_MODULES: 1n, ALL: 2n, NO_COPY: 3n } as const

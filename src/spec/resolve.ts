@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { SpecError, type SpecIssue } from '../errors.js'
-import { isPyDict, PyDict, type PyValue } from '../python/values.js'
+import { isPyDict, PyDict, type PyValue } from '../pyvalues/values.js'
 import { constructImageSpec } from './construct.js'
 import { inlineFields } from './inline.js'
 import type { ImageSpec } from './model.js'

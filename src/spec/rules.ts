@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { isPyDict, PyEnum, type PyValue } from '../python/values.js'
+import { isPyDict, PyEnum, type PyValue } from '../pyvalues/values.js'
 import { REGISTRY_RE } from './construct.js'
 
 /**

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { PyDict, PyEnum, PyTuple, type PyValue } from '../python/values.js'
+import { PyDict, PyEnum, PyTuple, type PyValue } from '../pyvalues/values.js'
 import { SPEC_FIELDS, type SpecField } from './model.js'
 
 /**

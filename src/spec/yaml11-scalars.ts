@@ -4,8 +4,8 @@
  * flytekit reads spec files with `yaml.safe_load`, so `3.10` must become the float 3.1, `on` True and
  * `1e5` a string, exactly as there.
  */
-import { pyStrip } from '../python/str-methods.js'
-import { PyDate, PyDateTime, type PyValue } from '../python/values.js'
+import { pyStrip } from '../pyvalues/str-methods.js'
+import { PyDate, PyDateTime, type PyValue } from '../pyvalues/values.js'
 
 export const YAML_TAG_PREFIX = 'tag:yaml.org,2002:'
 export const TAGS = {

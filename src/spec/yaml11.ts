@@ -22,8 +22,8 @@ import {
   type Scalar,
 } from 'yaml'
 import { SpecError, type SpecIssue } from '../errors.js'
-import { pyRepr } from '../python/repr.js'
-import { PyDate, PyDateTime, PyDict, PyTuple, type PyValue } from '../python/values.js'
+import { pyRepr } from '../pyvalues/repr.js'
+import { PyDate, PyDateTime, PyDict, PyTuple, type PyValue } from '../pyvalues/values.js'
 import { constructScalar, resolveImplicit, ScalarError, TAGS, YAML_TAG_PREFIX } from './yaml11-scalars.js'
 
 export interface YamlDoc {

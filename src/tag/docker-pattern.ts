@@ -4,7 +4,7 @@
  * source files are hashed. Its rules differ from the Docker CLI's in places (matching is case-insensitive,
  * a pattern also matches any parent directory of the path), and it is those rules that are reproduced here.
  */
-import { pyStrip } from '../python/str-methods.js'
+import { pyStrip } from '../pyvalues/str-methods.js'
 import { pyDirname } from './os-path.js'
 
 export class PatternError extends Error {

@@ -6,9 +6,11 @@
  * relative `source_root` the rules see `root/...` paths, so .gitignore entries and root-anchored
  * .dockerignore patterns never match there. That is flytekit's behaviour and the tag depends on it.
  */
+// flytekit's own tag runs `git ls-files` for source_root: asking git is part of the tag, not an edge.
+// eslint-disable-next-line no-restricted-imports
 import { spawn } from 'node:child_process'
 import { readFile, stat } from 'node:fs/promises'
-import { pyStrip } from '../python/str-methods.js'
+import { pyStrip } from '../pyvalues/str-methods.js'
 import { PatternMatcher } from './docker-pattern.js'
 import { onDisk, pathlibPosix, pyIsAbs, pyJoin, pyRelpath } from './os-path.js'
 

@@ -4,7 +4,7 @@
  * runtime_packages). Only the top level is filtered: None inside env or a list stays and prints as `None`.
  * A nested base ImageSpec becomes a nested dict built by the same rule.
  */
-import { PyDict, PyEnum, type PyValue } from '../python/values.js'
+import { PyDict, PyEnum, type PyValue } from '../pyvalues/values.js'
 import { COPY_MODES, SPEC_FIELDS, YamlCopyMode, type ImageSpec, type SpecField } from '../spec/model.js'
 
 const EXCLUDED = new Set<SpecField>(['pip_secret_mounts', 'builder', 'runtime_packages'])

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-ecr'
 import { ActionError, InputError } from '../../errors.js'
 import { NullLogger, type Logger } from '../../log.js'
-import type { EcrRegistry } from '../registry-host.js'
+import type { EcrRegistry } from '../../registry/hosts.js'
 import { maskInLog } from '../secrets.js'
 import type { DockerCredentials, Mask } from '../types.js'
 import type { AwsCredentials } from './credentials.js'

@@ -1,4 +1,4 @@
-import { parseRegistry } from '../cloud/registry-host.js'
+import { parseRegistry } from '../registry/hosts.js'
 import type { Logger } from '../log.js'
 import type { RegistryConnection } from './connection.js'
 import { ecrConnection, ecrPublicConnection, type AwsInputs, type EcrRepositoryInputs } from './ecr.js'

@@ -2,7 +2,7 @@ import { dockerLogin } from '../docker/login.js'
 import type { Logger } from '../log.js'
 import { checkImage } from '../registry/check.js'
 import { resolveCredentials } from '../registry/docker-config.js'
-import type { GitHubPackagesApi } from '../preview/ghcr-packages.js'
+import type { GitHubPackagesApi } from '../cloud/github-packages.js'
 import { normaliseRegistry } from '../registry/reference.js'
 import type { RegistryConnection } from './connection.js'
 

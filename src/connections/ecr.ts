@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { AwsCredentials } from '../cloud/aws/credentials.js'
 import type { EcrConnection, TagMutability } from '../cloud/aws/ecr.js'
-import { ecrRepositoryName, type EcrPublicRegistry, type EcrRegistry } from '../cloud/registry-host.js'
+import { ecrRepositoryName, type EcrPublicRegistry, type EcrRegistry } from '../registry/hosts.js'
 import type { DockerCredentials } from '../cloud/types.js'
 import { dockerLogin } from '../docker/login.js'
 import { InputError } from '../errors.js'

@@ -1,5 +1,5 @@
-import { connectRegistry, type AuthInputs, type RegistryConnection } from '../auth/index.js'
-import type { DockerSession } from '../docker-session.js'
+import { connectRegistry, type AuthInputs, type RegistryConnection } from './index.js'
+import type { DockerSession } from '../docker/session.js'
 import type { RunContext } from '../github.js'
 import type { ActionInputs } from '../inputs.js'
 import type { Logger } from '../log.js'

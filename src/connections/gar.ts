@@ -1,4 +1,4 @@
-import { garImageTarget, type GarRegistry } from '../cloud/registry-host.js'
+import { garImageTarget, type GarRegistry } from '../registry/hosts.js'
 import { configureCredHelper, dockerLogin } from '../docker/login.js'
 import { InputError } from '../errors.js'
 import type { Logger } from '../log.js'

@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
-import { createDockerConfigDir, runnerDockerConfigDir } from './docker/login.js'
-import type { Logger } from './log.js'
-import { STATE } from './state.js'
+import { createDockerConfigDir, runnerDockerConfigDir } from './login.js'
+import type { Logger } from '../log.js'
+import { STATE } from '../state.js'
 
 /**
  * Where docker keeps credentials for this job. The job's own DOCKER_CONFIG is made on first need (a build) under

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
 
-import { CommandNotFoundError, exec, formatArgv } from '../../src/docker/exec.js'
-import { MemoryLogger } from '../../src/log.js'
+import { CommandNotFoundError, exec, formatArgv } from '../src/exec.js'
+import { MemoryLogger } from '../src/log.js'
 
 describe('exec (real processes)', () => {
   test('returns a non-zero exit code with both streams instead of throwing', async () => {

@@ -1,6 +1,6 @@
 /** Expected values are CPython 3.11.7 `template.format(a='héllo', b='5')` results, pasted as literals. */
 import { describe, expect, test } from '@jest/globals'
-import { FormatError, pyFormat } from '../../src/python/format.js'
+import { FormatError, pyFormat } from '../../src/pyvalues/format.js'
 
 const args = { a: 'héllo', b: '5' }
 

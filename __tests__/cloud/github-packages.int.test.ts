@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals'
-import type { RegistryConnection } from '../../src/auth/connection.js'
-import { connectRegistry, type AuthInputs } from '../../src/auth/index.js'
+import type { RegistryConnection } from '../../src/connections/connection.js'
+import { connectRegistry, type AuthInputs } from '../../src/connections/index.js'
 import { MemoryLogger } from '../../src/log.js'
 import { cleanupRepository } from '../../src/preview/cleanup.js'
 import { previewTagMatcher } from '../../src/preview/tags.js'

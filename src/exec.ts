@@ -5,8 +5,8 @@
  */
 import * as actionsExec from '@actions/exec'
 
-import { ActionError } from '../errors.js'
-import { NullLogger, type Logger } from '../log.js'
+import { ActionError } from './errors.js'
+import { NullLogger, type Logger } from './log.js'
 
 export interface ExecOptions {
   /** Bytes written to the process's stdin, then closed. Used for passwords, so it is never logged. */

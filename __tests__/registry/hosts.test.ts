@@ -8,7 +8,7 @@ import {
   type EcrRegistry,
   type GarRegistry,
   type ParsedRegistry,
-} from '../../src/cloud/registry-host.js'
+} from '../../src/registry/hosts.js'
 import { InputError } from '../../src/errors.js'
 
 const ecr = (over: Partial<EcrRegistry>): EcrRegistry => ({

@@ -1,8 +1,8 @@
 /** Expected values are CPython 3.11.7 output (`repr(x)`, `str(x)`, `ascii(x)`), pasted as literals. */
 import { describe, expect, test } from '@jest/globals'
-import { floatRepr, pyAscii, pyRepr, pyStr } from '../../src/python/repr.js'
-import { isPrintable } from '../../src/python/unicode-printable.js'
-import { PyDate, PyDict, PyEnum, PyTuple } from '../../src/python/values.js'
+import { floatRepr, pyAscii, pyRepr, pyStr } from '../../src/pyvalues/repr.js'
+import { isPrintable } from '../../src/pyvalues/unicode-printable.js'
+import { PyDate, PyDict, PyEnum, PyTuple } from '../../src/pyvalues/values.js'
 
 describe('str repr (CPython unicode_repr)', () => {
   test.each([

@@ -1,7 +1,7 @@
 import type { EcrConnection } from '../cloud/aws/ecr.js'
 import type { ArSession } from '../cloud/gcp/artifact-registry.js'
-import type { GarImageTarget } from '../cloud/registry-host.js'
-import type { GitHubPackagesApi } from '../preview/ghcr-packages.js'
+import type { GarImageTarget } from '../registry/hosts.js'
+import type { GitHubPackagesApi } from '../cloud/github-packages.js'
 import type { CheckResult } from '../registry/check.js'
 import type { RegistryCredentials } from '../registry/docker-config.js'
 

@@ -3,7 +3,7 @@
  * `Authorization` header to retry with, either Basic credentials or a bearer token fetched from the realm.
  */
 import type { RegistryCredentials } from './docker-config.js'
-import { NetworkFailure, registryErrorDetail, request, type HttpOptions } from './registry-http.js'
+import { NetworkFailure, registryErrorDetail, request, type HttpOptions } from './http.js'
 
 export interface Challenge {
   scheme: 'bearer' | 'basic'
