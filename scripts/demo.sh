@@ -120,7 +120,7 @@ run_step() {
     GITHUB_SERVER_URL=https://github.com \
     GITHUB_ACTOR=octocat \
     GITHUB_EVENT_NAME=push \
-    "${INPUTS[@]}" "$@" \
+    "${STEP_INPUTS[@]}" "$@" \
     node "$ROOT/dist/index.js" 2>&1 </dev/null |
     tee "$log" |
     sed -u -e '/^::debug::/d' -e '/^::endgroup::/d' -e 's/^::group::\(.*\)/-- \1/' \
@@ -132,6 +132,7 @@ run_step() {
 step "Building $EXAMPLE_DIR/imagespec.yaml (main step of the action)"
 echo "inputs: spec=imagespec.yaml working-directory=$EXAMPLE_DIR registry=$E2E_REGISTRY installer=pip network=host"
 echo "        base-image=$E2E_BASE_IMAGE pip-index=$E2E_PIP_INDEX"
+STEP_INPUTS=("${INPUTS[@]}")
 if ! run_step main; then
   keep_work=1
   die "the action's main step failed (the error is above; full log: $WORK/main.log)"
@@ -139,6 +140,7 @@ fi
 
 step "Post step (job clean-up)"
 mapfile -d '' STATE_VARS < <(helper state "$WORK/state")
+STEP_INPUTS=("${INPUTS[@]}")
 if ! run_step post "${STATE_VARS[@]}"; then
   keep_work=1
   die "the action's post step failed (full log: $WORK/post.log)"
@@ -173,3 +175,37 @@ printf '\nRun it:\n  %s\n' "$RUN_LINE"
 if [ "$BUILT" = true ]; then
   printf '\nRun `npm run demo` again: same spec, same tag, and the action finds the image (built=false).\n'
 fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# A project with several ImageSpecs: one step builds them as one graph (examples/project).
+PROJECT="$WORK/project"
+mkdir -p "$PROJECT/images"
+for f in examples/project/images/*.yaml; do
+  sed -e "s#{{REGISTRY}}#$E2E_REGISTRY/demo-project#g" -e "s#{{BASE_IMAGE}}#$E2E_BASE_IMAGE#g" \
+    -e "s#{{PIP_INDEX}}#$E2E_PIP_INDEX#g" "$f" >"$PROJECT/images/$(basename "$f")"
+done
+for f in output state summary; do : >"$WORK/$f"; done
+mapfile -d '' STEP_INPUTS < <(helper inputs \
+  spec=$'images/training.yaml\nimages/serving.yaml\nimages/tools.yaml' \
+  installer=pip \
+  network=host)
+
+step "A project with three ImageSpecs in one step (examples/project): training and serving share a base"
+echo "inputs: spec=images/training.yaml, images/serving.yaml, images/tools.yaml (one per line) installer=pip network=host"
+if ! run_step project GITHUB_WORKSPACE="$PROJECT"; then
+  keep_work=1
+  die "the action's step over the project failed (the error is above; full log: $WORK/project.log)"
+fi
+mapfile -d '' STATE_VARS < <(helper state "$WORK/state")
+run_step project-post GITHUB_WORKSPACE="$PROJECT" "${STATE_VARS[@]}" >/dev/null ||
+  die "the post step after the project failed (full log: $WORK/project-post.log)"
+
+printf '\n%s== The images output (one object per image, in build order)%s\n' "$bold" "$plain"
+helper get "$WORK/output" images | node -e '
+  const images = JSON.parse(require("node:fs").readFileSync(0, "utf8"))
+  for (const i of images)
+    console.log(`  ${i.result.padEnd(7)} ${i.origin.padEnd(22)} ${i["nested-base"] ? "(nested base) " : ""}${i.image}`)
+  const built = images.filter((i) => i.result === "built").length
+  console.log(`\n  ${images.length} images, ${built} built by this run; the shared base appears once.`)
+' || die "the project step gave no images output (outputs: $WORK/output)"
+
