@@ -38824,6 +38824,13 @@ async function runGraph(nodes, env) {
     // Several builds at once: each image's log is kept and printed as one group when it ends, not interleaved.
     const quiet = env.parallel > 1 && nodes.length > 1;
     const builder = sharedBuilder(env.builder ?? BUILDX);
+    // Connect to every registry first, one after the other: each connection logs a group of its own, which images
+    // running at once would otherwise interrupt. A registry that cannot be reached fails its images, not the rest.
+    if (env.settings.push) {
+        const registries = new Set(nodes.flatMap((n) => (n.spec.registry ? [n.spec.registry] : [])));
+        for (const registry of registries)
+            await env.connections.get(registry).catch(() => undefined);
+    }
     const running = new Map();
     for (const node of nodes) {
         const base = node.baseImage ? running.get(node.baseImage) : undefined;
