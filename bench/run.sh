@@ -3,7 +3,7 @@
 # missing or older than the source, then times the bundled action (bench/bench.mjs). Progress goes to stderr, the
 # table to stdout. See bench/README.md.
 #
-#   bash bench/run.sh [--runs N]        # or BENCH_RUNS=N; default 5
+#   bash bench/run.sh [--runs N] [--only FIGURE,...]   # or BENCH_RUNS=N, BENCH_ONLY=...; default 5 runs, all figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
