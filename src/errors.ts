@@ -27,7 +27,9 @@ export class SpecError extends ActionError {
 }
 
 export function formatIssues(issues: SpecIssue[], specs = 1): string {
-  const lines = issues.map((i) => `  - ${i.location ? `${i.location}: ` : ''}${i.path}: ${i.message}`)
+  const lines = issues.map(
+    (i) => `  - ${i.location ? `${i.location}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}`,
+  )
   const count = `${issues.length} problem${issues.length === 1 ? '' : 's'}`
   const heading = specs > 1 ? `The ${specs} ImageSpecs have ${count}` : `The ImageSpec has ${count}`
   return `${heading}:\n${lines.join('\n')}`

@@ -43,6 +43,14 @@ export interface ActionInputs extends BuildxInputs {
   failOnFork: boolean
   /** How many images build at once (`parallel-builds`; default from the runner's cores). */
   parallelBuilds: number
+  /** The Python that reads Python sources and will run `pyflyte register` (a command or a path). */
+  python: string
+  /** major.minor installed in images whose spec has no python_version; '' for the `python` interpreter's. */
+  defaultPythonVersion: string
+  /** Build specs whose builder is union / unionai here too. */
+  buildUnionSpecs: boolean
+  /** Compare every tag with flytekit's own, when flytekit can be imported (`auto`), always, or never. */
+  selfCheck: 'auto' | 'true' | 'false'
 }
 
 function text(name: string): string {
@@ -79,6 +87,17 @@ function parallelBuilds(): number {
   const given = int('parallel-builds', 'builds')
   if (given === 0) throw new InputError('parallel-builds', 'must be at least 1 (or empty for the default)')
   return given ?? Math.min(4, Math.max(2, os.availableParallelism()))
+}
+
+function pythonVersion(): string {
+  const raw = core.getInput('default-python-version').trim()
+  if (raw !== '' && !/^\d+\.\d+$/.test(raw)) {
+    throw new InputError(
+      'default-python-version',
+      `'${raw}' is not a Python version; use major.minor, e.g. 3.12`,
+    )
+  }
+  return raw
 }
 
 /**
@@ -172,5 +191,9 @@ export function getInputs(): ActionInputs {
     cleanup: oneOf('cleanup', ['none', 'pr'] as const, 'none'),
     failOnFork: bool('fail-on-fork', false),
     parallelBuilds: parallelBuilds(),
+    python: text('python').trim() || 'python3',
+    defaultPythonVersion: pythonVersion(),
+    buildUnionSpecs: bool('build-union-specs', false),
+    selfCheck: oneOf('self-check', ['auto', 'true', 'false'] as const, 'auto'),
   }
 }

@@ -13,6 +13,10 @@ import { errorMessage } from './errors.js'
 import { readRunContext, type RunContext } from './github.js'
 import { getInputs, type ActionInputs } from './inputs.js'
 import type { Logger } from './log.js'
+import type { Exec } from './exec.js'
+import { runReader } from './python/run-reader.js'
+import { selfCheck } from './python/self-check.js'
+import { expandSpecLines } from './sources/expand.js'
 import { planImages, type ImagePlan } from './plan/plan-images.js'
 import { isCleanupRun } from './preview/cleanup.js'
 import { previewContext, tagChainImage } from './preview/context.js'
@@ -33,6 +37,8 @@ export interface Edges {
   connect?: (inputs: ActionInputs, ctx: RunContext, session: DockerSession, logger: Logger) => Connect
   builder?: Builder
   logger?: Logger
+  /** How processes start (the Python reader and flytekit's self-check); the real one by default. */
+  exec?: Exec
 }
 
 export async function run(edges: Edges = {}): Promise<void> {
@@ -43,10 +49,21 @@ export async function run(edges: Edges = {}): Promise<void> {
     const preview = previewContext(inputs, ctx.eventName, ctx.eventPath)
     const session = new DockerSession(ctx.runnerTemp, logger)
     const cwd = path.resolve(ctx.workspace, inputs.workingDirectory)
-    const settings = buildSettings(inputs, ctx)
+    const settings = buildSettings(inputs, ctx, logger)
     const plan = await logger.group('Read the ImageSpecs and compute flytekit tags', () =>
-      readPlan(inputs, settings.flytekitRequirement, cwd, logger),
+      readPlan(inputs, settings.flytekitRequirement, cwd, logger, edges.exec),
     )
+    if (inputs.selfCheck !== 'false') {
+      await logger.group('Compare the tags with flytekit', () =>
+        selfCheck(plan, {
+          mode: inputs.selfCheck === 'true' ? 'true' : 'auto',
+          python: inputs.python,
+          cwd,
+          logger,
+          ...(edges.exec ? { exec: edges.exec } : {}),
+        }),
+      )
+    }
     const registries = plan.nodes.flatMap((n) => (n.spec.registry ? [n.spec.registry] : []))
     if (!inputs.dryRun && (await stopForFork(inputs, registries, preview))) return
     const connect = (edges.connect ?? connector)(inputs, ctx, session, logger)
@@ -72,7 +89,7 @@ export async function run(edges: Edges = {}): Promise<void> {
           afterPush: (node, outcome, connection, log) =>
             tagChainImage(outcome, node, preview, connection, log),
         })
-    await report(plan, outcomes, workDir, logger)
+    await report(plan, outcomes, inputs.specs, workDir, logger)
     await commentOnPullRequest(inputs, ctx, preview, outcomes, logger)
     const failed = outcomes.filter((o) => o.state === 'failed' || o.state === 'skipped')
     if (failed.length > 0) core.setFailed(failureMessage(failed, outcomes.length))
@@ -86,9 +103,27 @@ async function readPlan(
   flytekitRequirement: string | null,
   cwd: string,
   logger: Logger,
+  exec: Exec | undefined,
 ): Promise<ImagePlan> {
+  const expanded = await expandSpecLines(inputs.specs, cwd)
+  const pythonFiles = expanded.files.filter((f) => f.kind === 'python').map((f) => f.path)
+  if (pythonFiles.length > 0)
+    logger.info(`Python files read statically with ${inputs.python}: ${pythonFiles.join(', ')}`)
+  const python =
+    pythonFiles.length > 0
+      ? await runReader({
+          python: inputs.python,
+          cwd,
+          entries: pythonFiles,
+          logger,
+          ...(exec ? { exec } : {}),
+        })
+      : undefined
   const plan = await planImages({
-    files: inputs.specs,
+    files: expanded.files,
+    issues: expanded.errors.map((e) => ({ path: 'spec', location: `input 'spec'`, message: e.message })),
+    ...(python ? { python } : {}),
+    buildUnion: inputs.buildUnionSpecs,
     inline: inputs.inline,
     registries: inputs.registries,
     cwd,
@@ -110,9 +145,28 @@ async function readPlan(
 }
 
 /** Outputs and the job summary, written whether or not every image made it (the step fails afterwards). */
+/**
+ * The register commands that find these images: YAML specs by `--image <file>` (or the written spec file when
+ * inline inputs changed it); Python sources by registering the same files, which compute the same tags.
+ */
+function registerCommands(plan: ImagePlan, specLines: string[], specFile: string): string[] {
+  const commands = new Set<string>()
+  for (const s of plan.sources) {
+    if (s.kind === 'python') continue
+    const spec = s.changedByInputs || !s.file ? specFile || '<the spec-file output>' : s.file
+    commands.add(`pyflyte register --image ${spec} <your workflows>`)
+  }
+  if (plan.sources.some((s) => s.kind === 'python')) {
+    const py = specLines.filter((l) => !/\.ya?ml$/i.test(l))
+    commands.add(`pyflyte register ${py.join(' ')}   # or: union register ${py.join(' ')}`)
+  }
+  return [...commands]
+}
+
 async function report(
   plan: ImagePlan,
   outcomes: ImageOutcome[],
+  specLines: string[],
   workDir: string,
   logger: Logger,
 ): Promise<void> {
@@ -120,12 +174,9 @@ async function report(
   const mainNode = main && plan.nodes.find((n) => n.tagged.image === main.image)
   const specFile = mainNode ? await writeSpecFile(mainNode.spec, workDir, logger) : ''
   setOutputs(outcomes, main, specFile)
-  // What `pyflyte register --image` reads: each spec file, or the written spec when inline inputs changed it.
-  const registerSpecs = plan.sources.map((s) =>
-    s.changedByInputs || !s.file ? specFile || '<the spec-file output>' : s.file,
-  )
+  const registers = registerCommands(plan, specLines, specFile)
   await writeSummary(
-    summaryMarkdown(outcomes, { registerSpecs, singleImageOutputs: plan.sources.length === 1 }) +
+    summaryMarkdown(outcomes, { registers, singleImageOutputs: plan.sources.length === 1 }) +
       previewSummaryMarkdown(outcomes),
   )
 }

@@ -106,7 +106,10 @@ async function graph(files: Record<string, string>) {
     await writeFile(path.join(cwd, rel), body)
   }
   const plan = await planImages({
-    files: Object.keys(files).filter((f) => f.endsWith('.yaml')),
+    files: Object.keys(files)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((path) => ({ path, kind: 'yaml' as const })),
+    buildUnion: false,
     inline: {},
     registries: [],
     cwd,

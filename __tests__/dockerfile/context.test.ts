@@ -12,10 +12,13 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals'
 import { writeBuildContext, type ContextOptions } from '../../src/dockerfile/context.js'
 import { SpecError } from '../../src/errors.js'
+import { constructImageSpec } from '../../src/spec/construct.js'
 import type { ImageSpec } from '../../src/spec/model.js'
+import { computeTag } from '../../src/tag/tag.js'
 
 let cwd: string
 let out: string
@@ -249,5 +252,197 @@ describe('writeBuildContext copy edge cases', () => {
     chmodSync(path.join(cwd, 'run.sh'), 0o755)
     await writeBuildContext(spec({ copy: ['run.sh'] }), OPTS, cwd, out)
     expect(statSync(path.join(out, 'copy/run.sh')).mode & 0o777).toBe(0o755)
+  })
+})
+
+/*
+ * A pyproject.toml as requirements. Expected files are written by hand from the project files below: installer uv
+ * gets the file as it is plus flytekit's requirements_uv.txt (packages, then the pin), installer pip the
+ * dependencies in the requirement file's place.
+ */
+describe('writeBuildContext with a pyproject.toml as requirements', () => {
+  const PYPROJECT =
+    '[project]\nname = "app"\nversion = "1.0"\ndependencies = ["numpy>=1.26", "requests ; python_version >= \'3.8\'"]\n'
+  const UV_MOUNTS =
+    '--mount=type=cache,sharing=locked,mode=0777,target=/root/.cache/uv,id=uv --mount=from=uv,source=/uv,target=/usr/bin/uv'
+  const BIND = (f: string): string => `--mount=type=bind,target=${f},src=${f}`
+  const UV_RUN = `\nRUN ${UV_MOUNTS} ${BIND('requirements_uv.txt')} ${BIND('pyproject.toml')} uv pip install --requirement requirements_uv.txt --requirement pyproject.toml\n`
+  const PIP_RUN =
+    '\nRUN --mount=type=cache,sharing=locked,mode=0777,target=/root/.cache/pip,id=pip --mount=type=bind,target=requirements_uv.txt,src=requirements_uv.txt python3 -m venv --system-site-packages --without-pip /root/.venv && /root/.venv/bin/python -m pip install --disable-pip-version-check --requirement requirements_uv.txt && chown -R flytekit /root/.venv\n'
+
+  test.each<
+    [string, ContextOptions['installer'], string, Partial<ImageSpec>, Record<string, string>, string]
+  >([
+    [
+      'uv: the file as it is, packages and the pin beside it',
+      'uv',
+      PYPROJECT,
+      { packages: ['pandas'] },
+      { 'pyproject.toml': PYPROJECT, 'requirements_uv.txt': 'pandas\nflytekit==1.16.24' },
+      UV_RUN,
+    ],
+    [
+      'pip: the dependencies, then packages, then the pin',
+      'pip',
+      PYPROJECT,
+      { packages: ['pandas'] },
+      {
+        'requirements_uv.txt': "numpy>=1.26\nrequests ; python_version >= '3.8'\npandas\nflytekit==1.16.24",
+      },
+      PIP_RUN,
+    ],
+    [
+      'uv: no pin when the project depends on flytekit; no packages leaves the list empty',
+      'uv',
+      '[project]\nname = "app"\ndependencies = ["flytekit>=1.16"]\n',
+      {},
+      {
+        'pyproject.toml': '[project]\nname = "app"\ndependencies = ["flytekit>=1.16"]\n',
+        'requirements_uv.txt': '',
+      },
+      UV_RUN,
+    ],
+    [
+      'pip: no pin when the project depends on flytekit',
+      'pip',
+      '[project]\nname = "app"\ndependencies = ["flytekit>=1.16"]\n',
+      { packages: ['pandas'] },
+      { 'requirements_uv.txt': 'flytekit>=1.16\npandas' },
+      PIP_RUN,
+    ],
+    [
+      'pip: a poetry project without a lock',
+      'pip',
+      '[tool.poetry.dependencies]\npython = "^3.11"\nsix = "^1.16"\n',
+      {},
+      { 'requirements_uv.txt': 'six>=1.16,<2\nflytekit==1.16.24' },
+      PIP_RUN,
+    ],
+  ])('%s', async (_name, installer, pyproject, fields, files, run) => {
+    put('app/pyproject.toml', pyproject)
+    put('app/src/app/__init__.py', '')
+    await writeBuildContext(
+      spec({ requirements: 'app/pyproject.toml', ...fields }),
+      { ...OPTS, installer },
+      cwd,
+      out,
+    )
+    expect(tree(out)).toEqual(['Dockerfile', ...Object.keys(files)].sort())
+    for (const [name, content] of Object.entries(files)) expect([name, read(name)]).toEqual([name, content])
+    expect(read('Dockerfile')).toContain(run)
+  })
+
+  test('the file goes into the context byte for byte (a BOM, CRLF and non-ASCII kept)', async () => {
+    const bytes = Buffer.from('\ufeff[project]\r\nname = "café"\r\ndependencies = ["six"]\r\n', 'utf8')
+    mkdirSync(path.join(cwd, 'app'))
+    writeFileSync(path.join(cwd, 'app/pyproject.toml'), bytes)
+    await writeBuildContext(spec({ requirements: 'app/pyproject.toml' }), OPTS, cwd, out)
+    expect(readFileSync(path.join(out, 'pyproject.toml')).equals(bytes)).toBe(true)
+  })
+
+  test.each<[string, ContextOptions['installer'], string | Buffer, RegExp]>([
+    [
+      'invalid TOML: the parser message and position',
+      'pip',
+      '[project]\ndependencies = ["six"\n',
+      /^requirements file "app\/pyproject\.toml" is not valid TOML: expected comma or end of structure \(line 3, column 1\)$/,
+    ],
+    [
+      'invalid TOML with installer uv too (uv would fail on it later)',
+      'uv',
+      'dependencies = six\n',
+      /^requirements file "app\/pyproject\.toml" is not valid TOML: /,
+    ],
+    [
+      'not UTF-8',
+      'uv',
+      Buffer.from([0x5b, 0x70, 0xff, 0x5d, 0x0a]),
+      /^requirements file "app\/pyproject\.toml" is not UTF-8 text/,
+    ],
+    [
+      'dynamic dependencies',
+      'pip',
+      '[project]\nname = "app"\ndynamic = ["dependencies"]\n',
+      /^requirements file "app\/pyproject\.toml" declares its dependencies dynamic/,
+    ],
+    [
+      'only poetry dependencies with installer uv',
+      'uv',
+      '[tool.poetry.dependencies]\nsix = "^1.16"\n',
+      /^requirements file "app\/pyproject\.toml" lists its dependencies under \[tool\.poetry\.dependencies\]/,
+    ],
+  ])('%s is a SpecError on requirements naming the file', async (_name, installer, content, message) => {
+    mkdirSync(path.join(cwd, 'app'))
+    writeFileSync(path.join(cwd, 'app/pyproject.toml'), content)
+    const issues = await specIssues(
+      writeBuildContext(spec({ requirements: 'app/pyproject.toml' }), { ...OPTS, installer }, cwd, out),
+    )
+    expect(issues).toEqual([{ path: 'requirements', message: expect.stringMatching(message) }])
+  })
+
+  test('a missing pyproject.toml is a SpecError on requirements', async () => {
+    const issues = await specIssues(
+      writeBuildContext(spec({ requirements: 'pyproject.toml' }), OPTS, cwd, out),
+    )
+    expect(issues).toEqual([
+      { path: 'requirements', message: expect.stringMatching(/pyproject\.toml.*cannot be read/) },
+    ])
+  })
+})
+
+/*
+ * The golden vector `requirements_pyproject_toml` (flytekit v1.16.24's own tag code): the spec keeps flytekit's tag,
+ * and its build context installs the project's one dependency, `six` (the vector's pyproject.toml has
+ * `dependencies = ["six"]`).
+ */
+describe('the requirements_pyproject_toml tag vector', () => {
+  interface Vector {
+    id: string
+    spec: Record<string, string>
+    files: Record<string, string>
+    expected_tag: string
+  }
+  const fixture = JSON.parse(
+    readFileSync(
+      path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/flytekit-tag-vectors.json'),
+      'utf8',
+    ),
+  ) as { vectors: Vector[] }
+  const vector = fixture.vectors.find((v) => v.id === 'requirements_pyproject_toml') as Vector
+  const vectorSpec = (): ImageSpec =>
+    constructImageSpec(new Map(Object.entries(vector.spec)), { hostArch: 'x64' })
+
+  beforeEach(() => {
+    for (const [rel, content] of Object.entries(vector.files)) put(rel, content)
+  })
+
+  test('the vector is the one described here', () => {
+    expect(vector.spec).toEqual({ requirements: 'pyproject.toml' })
+    expect(vector.files['pyproject.toml']).toContain('dependencies = ["six"]')
+  })
+
+  test("the tag is flytekit's", async () => {
+    expect((await computeTag(vectorSpec(), cwd)).tag).toBe('8sbjX6Ko155cQdW4HYxyrg')
+  })
+
+  test('installer uv: uv installs six from the pyproject.toml in the context', async () => {
+    await writeBuildContext(vectorSpec(), OPTS, cwd, out)
+    expect(tree(out)).toEqual(['Dockerfile', 'pyproject.toml', 'requirements_uv.txt'])
+    expect(read('pyproject.toml')).toBe(
+      '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = ["six"]\n',
+    )
+    expect(read('requirements_uv.txt')).toBe('flytekit==1.16.24')
+    expect(read('Dockerfile')).toContain(
+      ' uv pip install --requirement requirements_uv.txt --requirement pyproject.toml\n',
+    )
+  })
+
+  test('installer pip: six is a line of requirements_uv.txt', async () => {
+    await writeBuildContext(vectorSpec(), { ...OPTS, installer: 'pip' }, cwd, out)
+    expect(tree(out)).toEqual(['Dockerfile', 'requirements_uv.txt'])
+    expect(read('requirements_uv.txt')).toBe('six\nflytekit==1.16.24')
+    expect(read('Dockerfile')).toContain(
+      ' /root/.venv/bin/python -m pip install --disable-pip-version-check --requirement requirements_uv.txt && ',
+    )
   })
 })

@@ -32,6 +32,7 @@ const UV_MOUNTS =
   '--mount=type=cache,sharing=locked,mode=0777,target=/root/.cache/uv,id=uv --mount=from=uv,source=/uv,target=/usr/bin/uv'
 const PIP_CACHE = '--mount=type=cache,sharing=locked,mode=0777,target=/root/.cache/pip,id=pip'
 const BIND_REQUIREMENTS = '--mount=type=bind,target=requirements_uv.txt,src=requirements_uv.txt'
+const BIND_PYPROJECT = '--mount=type=bind,target=pyproject.toml,src=pyproject.toml'
 const UV_INSTALL = `RUN ${UV_MOUNTS} ${BIND_REQUIREMENTS} uv pip install --requirement requirements_uv.txt`
 const VENV_ENV = 'ENV PATH="/root/.venv/bin:$PATH" UV_PYTHON=/root/.venv/bin/python'
 const NVIDIA =
@@ -225,6 +226,42 @@ const uvCases: Case[] = [
     ),
   },
   {
+    name: 'pyproject.toml: uv reads the file itself, one more --requirement beside packages and the pin',
+    spec: spec({ python_version: '3.11', requirements: 'app/pyproject.toml', packages: ['pandas'] }),
+    expected: file(
+      ...UV_STAGES,
+      ...BASE,
+      CA_CERTS,
+      ...USERS,
+      micromamba('python=3.11'),
+      ENV_MAMBA,
+      `RUN ${UV_MOUNTS} ${BIND_REQUIREMENTS} ${BIND_PYPROJECT} uv pip install --requirement requirements_uv.txt --requirement pyproject.toml`,
+      NVIDIA,
+      ...TAIL,
+    ),
+  },
+  {
+    name: 'pyproject.toml with python_exec, an index and a secret: both files into the venv from /root',
+    spec: spec({
+      python_exec: 'python3',
+      requirements: 'pyproject.toml',
+      pip_index: 'https://idx.example/simple',
+      pip_secret_mounts: [['.netrc', '/root/.netrc']],
+    }),
+    expected: file(
+      ...UV_STAGES,
+      ...BASE,
+      CA_CERTS,
+      ...USERS,
+      ENV_VENV,
+      'WORKDIR /root',
+      `RUN ${UV_MOUNTS} ${BIND_REQUIREMENTS} ${BIND_PYPROJECT} --mount=type=secret,id=secret_0,target=/root/.netrc uv venv --python python3 --system-site-packages /root/.venv && uv pip install --python /root/.venv/bin/python --index-url https://idx.example/simple --requirement requirements_uv.txt --requirement pyproject.toml && chown -R flytekit /root/.venv`,
+      'WORKDIR /',
+      NVIDIA,
+      ...TAIL,
+    ),
+  },
+  {
     name: 'uv.lock: uv sync in /root, then PATH on the project venv',
     spec: spec({ python_version: '3.11', requirements: 'proj/uv.lock' }),
     expected: file(
@@ -412,6 +449,18 @@ const pipCases: Case[] = [
       ),
       NVIDIA,
       `RUN ${PIP_CACHE} python -c "import flytekit"`,
+      ...TAIL,
+    ),
+  },
+  {
+    name: 'pip with a pyproject.toml: its dependencies are in requirements_uv.txt, no constraints, no pyproject mount',
+    spec: spec({ requirements: 'app/pyproject.toml', packages: ['pandas'] }),
+    expected: file(
+      ...BASE,
+      ...USERS,
+      ENV_VENV,
+      ...PIP_INSTALL('--requirement requirements_uv.txt'),
+      NVIDIA,
       ...TAIL,
     ),
   },

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
 import {
+  isLockMode,
   providesFlytekit,
   requirementFileLines,
   requirementsMode,
@@ -13,11 +14,23 @@ describe('requirementsMode', () => {
     ['requirements.txt', 'requirements'],
     ['proj/uv.lock', 'uv.lock'],
     ['poetry.lock', 'poetry.lock'],
-    ['pyproject.toml', 'requirements'],
+    ['pyproject.toml', 'pyproject.toml'],
+    ['app/pyproject.toml', 'pyproject.toml'],
     ['my-uv.lock', 'requirements'],
     ['UV.lock', 'requirements'],
+    ['pyproject.toml.txt', 'requirements'],
+    ['PyProject.toml', 'requirements'],
   ])('%j -> %s', (requirements, mode) => {
     expect(requirementsMode({ name: 'x', platform: 'linux/amd64', requirements })).toBe(mode)
+  })
+
+  test.each([
+    ['requirements', false],
+    ['pyproject.toml', false],
+    ['uv.lock', true],
+    ['poetry.lock', true],
+  ] as const)('isLockMode(%j) -> %s', (mode, expected) => {
+    expect(isLockMode(mode)).toBe(expected)
   })
 })
 

@@ -28,7 +28,8 @@ async function write(files: Record<string, string>): Promise<void> {
 
 function options(files: string[], extra: Partial<PlanOptions> = {}): PlanOptions {
   return {
-    files,
+    files: files.map((path) => ({ path, kind: 'yaml' as const })),
+    buildUnion: false,
     inline: {},
     registries: [],
     cwd,

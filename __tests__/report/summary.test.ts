@@ -70,7 +70,7 @@ describe('outputs', () => {
 describe('summary', () => {
   test('one row per image with its spec, result and time, then the register commands', () => {
     const md = summaryMarkdown([base, built], {
-      registerSpecs: ['specs/app.yaml'],
+      registers: ['pyflyte register --image specs/app.yaml <your workflows>'],
       singleImageOutputs: true,
     })
     expect(md).toContain('### ImageSpec images (2)')
@@ -88,7 +88,10 @@ describe('summary', () => {
     const md = summaryMarkdown(
       [built, { ...built, origin: 'b.yaml:1', state: 'failed', error: 'exit | 3\nmore' }],
       {
-        registerSpecs: ['a.yaml', 'b.yaml'],
+        registers: [
+          'pyflyte register --image a.yaml <your workflows>',
+          'pyflyte register --image b.yaml <your workflows>',
+        ],
         singleImageOutputs: false,
       },
     )

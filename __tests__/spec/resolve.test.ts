@@ -136,11 +136,6 @@ describe('resolveSpec: every problem is reported at once, with field and line', 
       },
       /packages\|packages cannot be combined with a poetry.lock/,
     ],
-    [
-      'pyproject.toml as requirements',
-      { 'imagespec.yaml': 'requirements: pyproject.toml\n', 'pyproject.toml': '' },
-      /uv.lock or poetry.lock/,
-    ],
     ['copy with ..', { 'imagespec.yaml': 'copy: [../x]\n' }, /copy\[0\]\|'..\/x' must be a path relative/],
     [
       'copy of a missing path',

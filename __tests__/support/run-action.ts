@@ -48,6 +48,11 @@ export interface RunOptions {
   env?: Record<string, string>
   /** State from the main step, for the post step. */
   state?: Record<string, string>
+  /**
+   * Start from an empty environment (PATH and HOME kept) instead of this process's, so that only `env` is what
+   * the step's code can read: for specs that read environment variables.
+   */
+  cleanEnv?: boolean
 }
 
 function inputEnv(inputs: Record<string, string>): Record<string, string> {
@@ -62,9 +67,11 @@ export async function runStep(inputs: Record<string, string>, opts: RunOptions):
   const summaryFile = path.join(files, 'summary')
   for (const f of [outputFile, stateFile, summaryFile]) writeFileSync(f, '')
   const stateEnv = Object.fromEntries(Object.entries(opts.state ?? {}).map(([k, v]) => [`STATE_${k}`, v]))
-  const baseEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_') && !k.startsWith('STATE_')),
-  )
+  const baseEnv = opts.cleanEnv
+    ? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }
+    : Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_') && !k.startsWith('STATE_')),
+      )
   const env = {
     ...baseEnv,
     GITHUB_WORKSPACE: opts.workspace,

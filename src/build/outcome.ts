@@ -18,7 +18,11 @@ export interface ImageResult {
   previewImage?: string
 }
 
-export type ImageState = 'built' | 'reused' | 'failed' | 'skipped' | 'dry-run'
+/**
+ * `skipped`: not built because the image it is built on failed (a failure too). `not-built`: another builder
+ * makes it at register time (or the image it is built on), and the registry does not have it yet.
+ */
+export type ImageState = 'built' | 'reused' | 'failed' | 'skipped' | 'not-built' | 'dry-run'
 
 /** One image of the graph and how it ended. */
 export interface ImageOutcome extends ImageResult {
@@ -32,4 +36,6 @@ export interface ImageOutcome extends ImageResult {
   state: ImageState
   /** Why it failed, or why it was skipped. */
   error?: string
+  /** Why this step leaves it to register (another builder). */
+  reason?: string
 }

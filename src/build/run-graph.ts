@@ -57,6 +57,11 @@ export async function runGraph(nodes: readonly ImageNode[], env: GraphEnv): Prom
         if (baseOutcome && (baseOutcome.state === 'failed' || baseOutcome.state === 'skipped')) {
           return skipped(node, baseOutcome)
         }
+        if (node.notBuilt) return limit(() => checkOnly(node, node.notBuilt as string, env))
+        if (baseOutcome?.state === 'not-built') {
+          const why = `its base image ${baseOutcome.image} is not in the registry yet, and ${baseOutcome.reason ?? ''}`
+          return limit(() => checkOnly(node, why, env))
+        }
         return limit(() => runNode(node, { ...env, builder }, quiet))
       })(),
     )
@@ -90,6 +95,27 @@ async function runNode(node: ImageNode, env: GraphEnv, quiet: boolean): Promise<
   }
   if (logger instanceof BufferedLogger) await logger.flushInto(env.logger, node.tagged.image)
   return outcome
+}
+
+/**
+ * An image another builder makes at register time: only asked of the registry, so the outputs can name its
+ * digest when it is there. A check that cannot answer only warns: this step would not build it either way.
+ */
+async function checkOnly(node: ImageNode, reason: string, env: GraphEnv): Promise<ImageOutcome> {
+  const notBuilt: ImageOutcome = { ...describe(node), ...empty(node), state: 'not-built', reason }
+  if (!env.settings.push || !node.spec.registry) return notBuilt
+  try {
+    const connection = await env.connections.get(node.spec.registry)
+    const found = await connection.check(node.spec.name, node.tagged.tag)
+    if (found.exists) {
+      env.logger.info(`${node.tagged.image} exists (${found.digest}); ${reason}`)
+      return { ...notBuilt, state: 'reused', digest: found.digest }
+    }
+  } catch (err) {
+    env.logger.warning(`Could not check whether ${node.tagged.image} exists: ${errorMessage(err)}`)
+  }
+  env.logger.info(`${node.tagged.image}: not built here; ${reason}`)
+  return notBuilt
 }
 
 function describe(node: ImageNode): Pick<ImageOutcome, 'origin' | 'name' | 'nestedBase' | 'source'> {
@@ -151,6 +177,13 @@ export async function dryRunGraph(
 ): Promise<ImageOutcome[]> {
   const outcomes: ImageOutcome[] = []
   for (const [i, node] of nodes.entries()) {
+    if (node.notBuilt) {
+      env.logger.info(
+        `${i + 1}/${nodes.length} ${node.tagged.image} (${node.origin}): not built here; ${node.notBuilt}`,
+      )
+      outcomes.push({ ...describe(node), ...empty(node), state: 'dry-run', reason: node.notBuilt })
+      continue
+    }
     const context = await writeContext(node, env.settings, env)
     const from = node.baseImage ? `, FROM ${node.baseImage}` : ''
     const title = `${i + 1}/${nodes.length} ${node.tagged.image} (${node.origin}${node.nestedBase ? ', nested base' : ''}${from})`

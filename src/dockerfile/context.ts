@@ -6,8 +6,11 @@ import type { ImageSpec } from '../spec/model.js'
 import { generateDockerfile, type DockerfileOptions } from './generate.js'
 import { Issues, shown } from './issues.js'
 import { pipInputFromPoetryLock, pipInputFromUvLock } from './lockfile.js'
+import { pyprojectDependencies } from './pyproject.js'
 import {
   CONSTRAINTS_FILE,
+  providesFlytekit,
+  PYPROJECT_FILE,
   REQUIREMENTS_FILE,
   requirementFileLines,
   requirementsMode,
@@ -35,10 +38,11 @@ export interface BuildContext {
 }
 
 /**
- * Writes the build context into `outDir` (created; must be empty): the Dockerfile, the package list (or the lock
- * file and pyproject.toml), `src/` with the source_root files and `copy/<path>` for each copy entry. flytekit mirrors
- * copy entries at the context root, where an entry named `src`, `pyproject.toml` or `Dockerfile` overwrites a
- * generated file; a folder of their own keeps them apart, and the image is the same (the COPY lines say where).
+ * Writes the build context into `outDir` (created; must be empty): the Dockerfile, the package list (plus a
+ * pyproject.toml given as requirements, for installer uv; or the lock file and its pyproject.toml), `src/` with the
+ * source_root files and `copy/<path>` for each copy entry. flytekit mirrors copy entries at the context root,
+ * where an entry named `src`, `pyproject.toml` or `Dockerfile` overwrites a generated file; a folder of their own
+ * keeps them apart, and the image is the same (the COPY lines say where).
  * Relative spec paths resolve against `cwd`, as pyflyte resolves them.
  */
 export async function writeBuildContext(
@@ -75,9 +79,16 @@ function specError(issue: SpecIssue): SpecError {
   return new SpecError([issue])
 }
 
-async function readSpecFile(file: string, field: string, what: string): Promise<string> {
+async function readSpecFile(file: string, field: string, what: string): Promise<string>
+async function readSpecFile(file: string, field: string, what: string, raw: true): Promise<Buffer>
+async function readSpecFile(
+  file: string,
+  field: string,
+  what: string,
+  raw = false,
+): Promise<string | Buffer> {
   try {
-    return await fs.readFile(file, 'utf8')
+    return raw ? await fs.readFile(file) : await fs.readFile(file, 'utf8')
   } catch {
     throw specError({
       path: field,
@@ -95,6 +106,10 @@ async function writePackages(
 ): Promise<void> {
   const mode = requirementsMode(spec)
   const file = spec.requirements ? path.resolve(cwd, spec.requirements) : undefined
+  if (mode === 'pyproject.toml' && file !== undefined) {
+    await writePyproject(spec, opts, file, outDir)
+    return
+  }
   if (mode === 'requirements' || file === undefined) {
     const lines =
       file === undefined
@@ -123,6 +138,39 @@ async function writePackages(
     mode === 'uv.lock' ? pipInputFromUvLock(lock, pyproject) : pipInputFromPoetryLock(lock, pyproject)
   await fs.writeFile(path.join(outDir, REQUIREMENTS_FILE), derived.requirements.join('\n'))
   await fs.writeFile(path.join(outDir, CONSTRAINTS_FILE), derived.constraints.join('\n'))
+}
+
+/**
+ * A pyproject.toml as `requirements` (see pyproject.ts). Installer uv: the file as it is beside
+ * requirements_uv.txt, which holds `packages` and the flytekit pin as flytekit writes them (no pin when a
+ * dependency of the project already names flytekit). Installer pip: the dependencies take the requirement file's
+ * place in requirements_uv.txt.
+ */
+async function writePyproject(
+  spec: ImageSpec,
+  opts: ContextOptions,
+  file: string,
+  outDir: string,
+): Promise<void> {
+  const label = `requirements file ${shown(spec.requirements as string)}`
+  const bytes = await readSpecFile(file, 'requirements', 'requirements file', true)
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw specError({ path: 'requirements', message: `${label} is not UTF-8 text, which TOML must be` })
+  }
+  const dependencies = pyprojectDependencies(text, label, opts.installer)
+  if (opts.installer === 'pip') {
+    await fs.writeFile(
+      path.join(outDir, REQUIREMENTS_FILE),
+      requirementsText(dependencies, spec.packages, opts.flytekitRequirement),
+    )
+    return
+  }
+  const pin = dependencies.some(providesFlytekit) ? null : opts.flytekitRequirement
+  await fs.writeFile(path.join(outDir, REQUIREMENTS_FILE), requirementsText([], spec.packages, pin))
+  await fs.writeFile(path.join(outDir, PYPROJECT_FILE), bytes)
 }
 
 /**

@@ -1,4 +1,10 @@
-import { CONSTRAINTS_FILE, REQUIREMENTS_FILE, type RequirementsMode } from './requirements.js'
+import {
+  CONSTRAINTS_FILE,
+  isLockMode,
+  PYPROJECT_FILE,
+  REQUIREMENTS_FILE,
+  type RequirementsMode,
+} from './requirements.js'
 import { shQuote, singleQuote } from './escape.js'
 
 /**
@@ -80,9 +86,14 @@ function andThen(first: string | undefined, rest: string): string {
 /** Steps that leave PATH and UV_PYTHON on the project venv (flytekit's lock-file templates end this way). */
 const VENV_ENV = `ENV PATH="${VENV}/bin:$PATH" UV_PYTHON=${VENV}/bin/python`
 
+/**
+ * flytekit's `uv pip install --requirement requirements_uv.txt`. A pyproject.toml is handed to uv as it is, one more
+ * `--requirement`: uv installs its `[project].dependencies` (no extras, not the project itself).
+ */
 function uvPipInstall(plan: InstallPlan): string[] {
-  const args = [...plan.args, '--requirement', REQUIREMENTS_FILE].join(' ')
-  const mounts = [UV_CACHE, UV_BINARY, bind(REQUIREMENTS_FILE), ...plan.secretMounts]
+  const files = plan.mode === 'pyproject.toml' ? [REQUIREMENTS_FILE, PYPROJECT_FILE] : [REQUIREMENTS_FILE]
+  const args = [...plan.args, ...files.flatMap((f) => ['--requirement', f])].join(' ')
+  const mounts = [UV_CACHE, UV_BINARY, ...files.map(bind), ...plan.secretMounts]
   if (plan.pythonExec === undefined) return [run(...mounts, `uv pip install ${args}`)]
   const script = `${uvVenv(plan.pythonExec)} && uv pip install --python ${VENV}/bin/python ${args} && chown -R flytekit ${VENV}`
   return ['WORKDIR /root', run(...mounts, script), 'WORKDIR /']
@@ -125,11 +136,12 @@ function poetryInstall(plan: InstallPlan): string[] {
  * system site-packages, like flytekit's python_exec venv. It is made without pip of its own (Debian's python3
  * lacks ensurepip unless python3-venv is installed); the system pip, visible through the system site-packages,
  * installs into the venv because it runs under the venv's interpreter. A lock file arrives as a requirements list
- * plus the locked versions as constraints (see lockfile.ts).
+ * plus the locked versions as constraints (see lockfile.ts); a pyproject.toml as its dependencies written into the
+ * requirements list (pip cannot read the file itself; see pyproject.ts).
  */
 function pipInstall(plan: InstallPlan): string[] {
   const python = plan.pythonExec === undefined ? 'python3' : singleQuote(plan.pythonExec)
-  const fromLock = plan.mode !== 'requirements'
+  const fromLock = isLockMode(plan.mode)
   const args = [
     '--disable-pip-version-check',
     ...plan.args,

@@ -1,4 +1,4 @@
-import { parse, type TomlTable, type TomlValue } from 'smol-toml'
+import { parse, TomlError, type TomlTable, type TomlValue } from 'smol-toml'
 import { SpecError } from '../errors.js'
 import { poetryConstraint, pythonMarker } from './poetry-constraint.js'
 
@@ -14,7 +14,7 @@ export interface PipLockInput {
   constraints: string[]
 }
 
-type Table = TomlTable
+export type Table = TomlTable
 
 /** PEP 503 name normalisation. */
 export function normalizeName(name: string): string {
@@ -36,23 +36,25 @@ interface Locked {
   marker?: string
 }
 
-function fail(message: string): never {
+/** A SpecError on `requirements`. */
+export function fail(message: string): never {
   throw new SpecError([{ path: 'requirements', message }])
 }
 
-function parseToml(text: string, file: string): Table {
+/** The parsed file, or a SpecError naming `file` with the parser's message and where it stopped. */
+export function parseToml(text: string, file: string): Table {
   try {
     return parse(text)
   } catch (err) {
-    return fail(
-      `${file} is not valid TOML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
-    )
+    const message = err instanceof Error ? (err.message.split('\n')[0] as string) : String(err)
+    const at = err instanceof TomlError ? ` (line ${err.line}, column ${err.column})` : ''
+    return fail(`${file} is not valid TOML: ${message.replace(/^Invalid TOML document: /, '')}${at}`)
   }
 }
 
-const isTable = (v: TomlValue | undefined): v is Table =>
+export const isTable = (v: TomlValue | undefined): v is Table =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)
-const str = (v: TomlValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined)
+export const str = (v: TomlValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined)
 const tables = (v: TomlValue | undefined): Table[] => (Array.isArray(v) ? v.filter(isTable) : [])
 const strings = (v: TomlValue | undefined): string[] =>
   Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []
@@ -140,15 +142,77 @@ function poetryOrigin(source: Table): Origin {
   return { kind: 'registry' }
 }
 
-/** `[tool.poetry.dependencies]` (minus `python`) as PEP 508 requirements. */
-function poetryDependencies(pyproject: Table): string[] {
+/** `[tool.poetry.dependencies]`, when pyproject.toml has that table. */
+export function poetryDependencyTable(pyproject: Table): Table | undefined {
   const tool = pyproject['tool']
   const poetry = isTable(tool) ? tool['poetry'] : undefined
   const deps = isTable(poetry) ? poetry['dependencies'] : undefined
-  if (!isTable(deps)) return []
-  return Object.entries(deps).flatMap(([name, spec]) =>
-    name.toLowerCase() === 'python' ? [] : poetryRequirement(name, spec),
-  )
+  return isTable(deps) ? deps : undefined
+}
+
+/**
+ * `[tool.poetry.dependencies]` (minus `python`) as PEP 508 requirements. With a lock the lock decides versions
+ * and sources (see pinDirect and constraints); without one (`unlocked`) each requirement has to say it all
+ * itself: see unlockedPoetryRequirements.
+ */
+export function poetryDependencies(
+  pyproject: Table,
+  { unlocked = false, file = 'pyproject.toml' }: { unlocked?: boolean; file?: string } = {},
+): string[] {
+  return Object.entries(poetryDependencyTable(pyproject) ?? {}).flatMap(([name, spec]) => {
+    if (name.toLowerCase() === 'python') return []
+    return unlocked ? unlockedPoetryRequirements(name, spec, file) : poetryRequirement(name, spec)
+  })
+}
+
+/**
+ * One poetry dependency without a lock: one requirement per alternative that is not optional, each with its own
+ * version range and environment marker (poetry's alternatives have markers that tell them apart). A git or URL
+ * dependency becomes a direct reference; a local path is not in the build context, and a range PEP 440 cannot
+ * spell (`a || b`) would drop the bound, so both are SpecErrors rather than a different package.
+ */
+function unlockedPoetryRequirements(name: string, spec: TomlValue, file: string): string[] {
+  if (typeof spec === 'string') return [unlockedVersion(name, name, spec, file)]
+  const alternatives = Array.isArray(spec) ? spec.filter(isTable) : isTable(spec) ? [spec] : []
+  return alternatives
+    .filter((alt) => alt['optional'] !== true)
+    .map((alt) => {
+      const extras = strings(alt['extras'])
+      const head = extras.length > 0 ? `${name}[${extras.join(',')}]` : name
+      const requirement =
+        poetryDirectReference(name, head, alt, file) ??
+        unlockedVersion(name, head, str(alt['version']) ?? '*', file)
+      const marker = alternativeMarker(name, alt, file)
+      return marker === undefined ? requirement : `${requirement} ; ${marker}`
+    })
+}
+
+function poetryDirectReference(name: string, head: string, alt: Table, file: string): string | undefined {
+  const git = str(alt['git'])
+  if (git !== undefined) {
+    const ref = str(alt['rev']) ?? str(alt['tag']) ?? str(alt['branch'])
+    const sub = str(alt['subdirectory'])
+    return `${head} @ git+${git}${ref ? `@${ref}` : ''}${sub ? `#subdirectory=${sub}` : ''}`
+  }
+  const url = str(alt['url'])
+  if (url !== undefined) return `${head} @ ${url}`
+  const local = str(alt['path'])
+  if (local !== undefined) {
+    fail(
+      `${file}: dependency ${name} comes from the local path ${local}, which is not in the build context; publish it to an index or use a git or URL source`,
+    )
+  }
+  return undefined
+}
+
+function unlockedVersion(name: string, head: string, constraint: string, file: string): string {
+  const specifiers = poetryConstraint(constraint)
+  if (specifiers === undefined || specifiers.length !== 1) {
+    fail(
+      `${file}: version "${constraint}" of dependency ${name} has no PEP 440 spelling; write it as one range (e.g. ">=1.2,<2"), or point requirements at the poetry.lock`,
+    )
+  }
+  return `${head}${(specifiers[0] as string[]).join(',')}`
 }
 
 /**
@@ -177,14 +241,14 @@ function withVersion(head: string, constraint: string): string {
     : head
 }
 
-function alternativeMarker(name: string, alt: Table): string | undefined {
+function alternativeMarker(name: string, alt: Table, file = 'pyproject.toml'): string | undefined {
   const parts: string[] = []
   const python = str(alt['python'])
   if (python !== undefined) {
     const m = pythonMarker(python)
     if (m === undefined)
       fail(
-        `pyproject.toml: python = "${python}" of dependency ${name} is not a constraint this action can translate for pip`,
+        `${file}: python = "${python}" of dependency ${name} is not a constraint this action can translate for pip`,
       )
     if (m !== '') parts.push(m)
   }
@@ -200,7 +264,7 @@ function combine(markers: string[], op: 'and' | 'or'): string {
 
 const anyOf = (markers: string[]): string => combine(markers, 'or')
 
-const REQUIREMENT_HEAD = /^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?\s*(.*)$/s
+export const REQUIREMENT_HEAD = /^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?\s*(.*)$/s
 
 /**
  * The requirements, with packages the lock takes from git or a URL rewritten to that exact source (pip would

@@ -3,22 +3,30 @@ import { pyStrip } from '../pyvalues/str-methods.js'
 import type { ImageSpec } from '../spec/model.js'
 
 /**
- * How the Python packages are described. flytekit looks only at the basename of `requirements`: exactly
- * `uv.lock` or `poetry.lock` selects a lock-file install, anything else (pyproject.toml and *.in included) is read
- * as requirements.txt lines.
+ * How the Python packages are described, from the basename of `requirements` as flytekit decides: exactly
+ * `uv.lock` or `poetry.lock` selects a lock-file install, anything else is read as requirements.txt lines. One
+ * addition: flytekit reads a `pyproject.toml` as requirement lines too and fails on it; here exactly
+ * `pyproject.toml` installs the project's dependencies (see pyproject.ts). The tag is the same either way.
  */
-export type RequirementsMode = 'requirements' | 'uv.lock' | 'poetry.lock'
+export type RequirementsMode = 'requirements' | 'pyproject.toml' | 'uv.lock' | 'poetry.lock'
 
 export function requirementsMode(spec: ImageSpec): RequirementsMode {
   if (!spec.requirements) return 'requirements'
   const base = path.posix.basename(spec.requirements)
-  return base === 'uv.lock' || base === 'poetry.lock' ? base : 'requirements'
+  return base === 'uv.lock' || base === 'poetry.lock' || base === PYPROJECT_FILE ? base : 'requirements'
+}
+
+/** A lock-file install (uv sync, poetry install, or pip with the locked versions as constraints). */
+export function isLockMode(mode: RequirementsMode): mode is 'uv.lock' | 'poetry.lock' {
+  return mode === 'uv.lock' || mode === 'poetry.lock'
 }
 
 /** The file the package list is written to in the build context (flytekit's name, kept for both installers). */
 export const REQUIREMENTS_FILE = 'requirements_uv.txt'
 /** Pinned versions derived from a lock file when pip installs it. */
 export const CONSTRAINTS_FILE = 'constraints.txt'
+/** The project file, in the build context as in the project (uv reads it by this name). */
+export const PYPROJECT_FILE = 'pyproject.toml'
 
 /**
  * flytekit's `[line.strip() for line in f.readlines()]`: text-mode universal newlines (LF, CRLF and CR end a line;

@@ -3,7 +3,7 @@ import type { ImageSpec } from '../spec/model.js'
 import { codePointName, firstUnsafeChar, isImageReference, shQuote } from './escape.js'
 import type { Installer } from './install.js'
 import { Issues, pyText, pyTruthy, shown } from './issues.js'
-import { requirementsMode } from './requirements.js'
+import { isLockMode, requirementsMode } from './requirements.js'
 import { splitShellWords } from './shellwords.js'
 
 /**
@@ -33,7 +33,7 @@ export function checkSpec(spec: ImageSpec, installer: Installer, issues: Issues)
       )
   }
   const mode = requirementsMode(spec)
-  if (mode !== 'requirements' && spec.packages !== undefined) {
+  if (isLockMode(mode) && spec.packages !== undefined) {
     issues.add(
       'packages',
       `cannot be combined with a ${mode} requirements file (flytekit: mutually exclusive); add the packages to the project instead`,

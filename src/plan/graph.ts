@@ -26,6 +26,8 @@ export interface ImageNode extends ImageJob {
   source: number
   /** `file:line` of a field path of this image's spec (`packages[2]`), for problems found later. */
   locate(path: string): string | undefined
+  /** Why this step does not build it (another builder makes it at register time). */
+  notBuilt?: string
 }
 
 /** One spec source in one registry: its nested bases (deepest first) and then the image it names. */
@@ -57,7 +59,9 @@ export function planGraph(chains: readonly TaggedChain[]): ImageGraph {
           source: chain.source,
         })
       } else {
-        if (known.tagged.id !== image.tagged.id) issues.push(sameReference(known, image))
+        // Specs that differ only where flytekit does not hash (the path of an equal requirements file, builder,
+        // registry_config) are one image to flytekit too; a fixed tag_format over different specs is not.
+        if (known.tagged.hashInput !== image.tagged.hashInput) issues.push(sameReference(known, image))
         if (top) known.nestedBase = false
       }
       base = ref

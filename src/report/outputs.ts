@@ -46,6 +46,7 @@ export function imageEntry(o: ImageOutcome): Record<string, string | boolean> {
     'nested-base': o.nestedBase,
     result: o.state,
     ...(o.error ? { error: o.error } : {}),
+    ...(o.reason ? { reason: o.reason } : {}),
   }
 }
 

@@ -6,15 +6,17 @@ import type { ImageOutcome } from '../build/outcome.js'
 function stateText(o: ImageOutcome): string {
   switch (o.state) {
     case 'dry-run':
-      return 'dry run'
+      return o.reason ? `dry run; not built here: ${o.reason}` : 'dry run'
     case 'built':
       return o.pushed ? 'built and pushed' : 'built (not pushed)'
     case 'reused':
-      return 'reused (already in the registry)'
+      return o.reason ? `in the registry; ${o.reason}` : 'reused (already in the registry)'
     case 'failed':
       return `**failed**: ${o.error ?? ''}`
     case 'skipped':
       return o.error ?? 'skipped'
+    case 'not-built':
+      return `not built here: ${o.reason ?? ''}`
   }
 }
 
@@ -24,8 +26,8 @@ function cell(text: string): string {
 }
 
 export interface SummaryOptions {
-  /** What `pyflyte register --image` is given: each spec file, or the spec-file output when inputs changed it. */
-  registerSpecs: readonly string[]
+  /** The register commands that find the images (`pyflyte register --image spec.yaml <your workflows>`). */
+  registers: readonly string[]
   /** False with several specs: then the single-image outputs are empty and `images` is the output to read. */
   singleImageOutputs: boolean
 }
@@ -36,7 +38,10 @@ export function summaryMarkdown(outcomes: readonly ImageOutcome[], opts: Summary
     const origin = `${o.origin}${o.nestedBase ? ' (nested base)' : ''}`
     return `| ${cell(origin)} | \`${o.image}\` | ${cell(stateText(o))} | ${o.digest ? `\`${o.digest}\`` : '–'} | ${time} |`
   })
-  const registers = opts.registerSpecs.length > 0 ? opts.registerSpecs : [outcomes[0]?.image ?? '<image>']
+  const registers =
+    opts.registers.length > 0
+      ? opts.registers
+      : [`pyflyte register --image ${outcomes[0]?.image ?? '<image>'} <your workflows>`]
   return [
     outcomes.length === 1 ? '### ImageSpec image' : `### ImageSpec images (${outcomes.length})`,
     '',
@@ -51,10 +56,11 @@ export function summaryMarkdown(outcomes: readonly ImageOutcome[], opts: Summary
             'with one object per image (`fromJSON(steps.<id>.outputs.images)`).',
           '',
         ]),
-    'Register with the same spec; flytekit computes the same tag and finds the image instead of building it:',
+    'Register with the same specs (and the same environment variables); flytekit computes the same tags and finds ' +
+      'the images instead of building them:',
     '',
     '```sh',
-    ...registers.map((spec) => `FLYTE_IMG_FAST_FAIL=true pyflyte register --image ${spec} <your workflows>`),
+    ...registers.map((command) => `FLYTE_IMG_FAST_FAIL=true ${command}`),
     '```',
     '',
   ].join('\n')

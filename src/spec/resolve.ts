@@ -145,11 +145,35 @@ export function resolveSpec(opts: ResolveOptions): ResolvedSpec {
     errors: inline.issues.map((i) => ({ path: i.input, location: `input '${i.input}'`, message: i.message })),
     warnings: [...(file?.warnings ?? [])],
   }
+  return checked(fields, locate, opts, out)
+}
+
+/**
+ * An ImageSpec from fields another source read (Python code): the same checks and construction as a YAML file's,
+ * problems located by `locate`.
+ */
+export function resolveFields(
+  fields: Map<string, PyValue>,
+  locate: (path: string) => string | undefined,
+  opts: Pick<ResolveOptions, 'cwd' | 'hostArch'>,
+): ResolvedSpec {
+  return checked(fields, (p) => locate(formatPath(p)), opts, { errors: [], warnings: [] })
+}
+
+function checked(
+  fields: Map<string, PyValue>,
+  locate: Locate,
+  opts: Pick<ResolveOptions, 'cwd' | 'hostArch'>,
+  out: Collected,
+): ResolvedSpec {
   checkLevel(fields, [], locate, opts.cwd, out)
   if (out.errors.length > 0) throw new SpecError(out.errors)
-  return {
-    spec: constructImageSpec(fields, { hostArch: opts.hostArch }),
-    warnings: out.warnings,
-    locate: (path) => locate(parsePath(path)),
+  let spec: ImageSpec
+  try {
+    spec = constructImageSpec(fields, { hostArch: opts.hostArch })
+  } catch (err) {
+    if (!(err instanceof SpecError)) throw err
+    throw new SpecError(err.issues.map((i) => ({ ...i, location: i.location ?? locate(parsePath(i.path)) })))
   }
+  return { spec, warnings: out.warnings, locate: (path) => locate(parsePath(path)) }
 }

@@ -94,18 +94,8 @@ const requirementsRule: Rule = (ctx) => {
     ]
   }
   const base = path.basename(req)
-  if (base !== 'uv.lock' && base !== 'poetry.lock') {
-    if (base === 'pyproject.toml') {
-      return [
-        {
-          path: ['requirements'],
-          message:
-            'flytekit reads a pyproject.toml given as requirements as if it were a requirements.txt, which fails to install; point requirements at the uv.lock or poetry.lock beside it (or a requirements.txt)',
-        },
-      ]
-    }
-    return []
-  }
+  // A pyproject.toml is installed by its [project] dependencies (src/dockerfile/pyproject.ts), not read as lines.
+  if (base !== 'uv.lock' && base !== 'poetry.lock') return []
   const issues: RuleIssue[] = []
   if (!existsSync(path.join(path.dirname(full), 'pyproject.toml'))) {
     issues.push({
@@ -193,9 +183,12 @@ const pythonExecRule: Rule = (ctx) =>
       ]
     : []
 
+/** Builders other than flytekit's default one (envd installs CUDA; the others build elsewhere or not at all). */
+const OTHER_BUILDERS = new Set(['envd', 'union', 'unionai', 'noop'])
+
 const cudaRule: Rule = (ctx) =>
   (['cuda', 'cudnn'] as const)
-    .filter((k) => isSet(ctx, k))
+    .filter((k) => isSet(ctx, k) && !OTHER_BUILDERS.has(String(ctx.fields.get('builder'))))
     .map((k) => ({
       path: [k],
       message: `flytekit's default builder cannot install ${k === 'cuda' ? 'CUDA' : 'cuDNN'}; remove it and use a CUDA base_image (e.g. nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04) instead`,
