@@ -214,4 +214,52 @@ describe('run', () => {
     expect(r.errors).toMatch(/Input 'packages': inline ImageSpec inputs change exactly one spec/)
     expect(r.outputs.images).toBeUndefined()
   })
+
+  test('a Python project: its specs read statically, registry from the environment, every image built', async () => {
+    process.env.IMAGE_REGISTRY = `${open.host}/py`
+    await specs({
+      'flows/__init__.py': '',
+      'flows/images.py':
+        'import os\nfrom flytekit import ImageSpec\n\n' +
+        'base = ImageSpec(name="py-base", registry=os.environ.get("IMAGE_REGISTRY"), packages=["numpy"])\n',
+      'flows/train.py':
+        'from flytekit import task\nfrom flows.images import base\n\n' +
+        'train = base.with_packages("torch")\n\n\n@task(container_image=train)\ndef t() -> None:\n    ...\n',
+    })
+    const builder = new RecordingBuilder()
+    const r = await step({ spec: 'flows/' }, builder)
+    expect(r.errors).toBe('')
+    expect(r.images.map((i) => [i.name, i.origin, i.result])).toEqual([
+      ['py-base', 'flows/images.py:4', 'built'],
+      ['py-base', 'flows/train.py:4', 'built'],
+    ])
+    // with_packages keeps the name and registry and adds the package: two tags of one repository.
+    const [base, train] = r.images.map((i) => String(i.image))
+    expect(base).toMatch(new RegExp(`^${open.host.replaceAll('.', '\\.')}/py/py-base:`))
+    expect(train?.startsWith(`${open.host}/py/py-base:`)).toBe(true)
+    expect(train).not.toBe(base)
+    expect(r.summary).toContain('pyflyte register flows/')
+  })
+
+  test('inline inputs with a Python source are refused: register would not see them', async () => {
+    await specs({ 'wf.py': 'from flytekit import ImageSpec\nimage = ImageSpec(name="x")\n' })
+    const r = await step({ spec: 'wf.py', packages: 'numpy' }, new RecordingBuilder())
+    expect(r.exitCode).toBe(1)
+    expect(r.errors).toMatch(/input 'packages': inline ImageSpec inputs never apply to Python sources/)
+  })
+
+  test('a Python spec the reader cannot evaluate fails the step with file:line:col and the fix', async () => {
+    await specs({
+      'wf.py':
+        'from flytekit import ImageSpec\n\ndef make():\n    return ImageSpec(name="x")\n\nimage = make()\n',
+    })
+    const builder = new RecordingBuilder()
+    const r = await step({ spec: 'wf.py' }, builder)
+    expect(r.exitCode).toBe(1)
+    expect(r.errors).toMatch(
+      /wf\.py:6:9: cannot be read without running code: a call of a user-defined function \(make\)/,
+    )
+    expect(r.errors).toMatch(/`make\(\)`/)
+    expect(builder.plans).toEqual([])
+  })
 })

@@ -43844,6 +43844,8 @@ async function runReader(run) {
     try {
         result = await (run.exec ?? src_exec/* exec */.m0)(run.python, ['-I', '-B', READER], {
             stdin: Buffer.from(request),
+            // The step's environment, which the register step shares (os.environ reads come from it).
+            env: { PYTHONDONTWRITEBYTECODE: '1' },
             cwd: run.cwd,
             logger: run.logger,
         });
@@ -43952,6 +43954,8 @@ async function selfCheck(plan, opts) {
         // Not isolated: flytekit comes from the interpreter's site-packages or PYTHONPATH, as register's would.
         result = await (opts.exec ?? src_exec/* exec */.m0)(opts.python, ['-B', SCRIPT], {
             stdin: Buffer.from(request),
+            // The step's environment, which the register step shares (os.environ reads come from it).
+            env: { PYTHONDONTWRITEBYTECODE: '1' },
             cwd: opts.cwd,
             logger: opts.logger,
         });

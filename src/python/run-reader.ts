@@ -29,6 +29,8 @@ export async function runReader(run: ReaderRun): Promise<ReaderOutput> {
   try {
     result = await (run.exec ?? defaultExec)(run.python, ['-I', '-B', READER], {
       stdin: Buffer.from(request),
+      // The step's environment, which the register step shares (os.environ reads come from it).
+      env: { PYTHONDONTWRITEBYTECODE: '1' },
       cwd: run.cwd,
       logger: run.logger,
     })

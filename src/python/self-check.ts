@@ -42,6 +42,8 @@ export async function selfCheck(plan: ImagePlan, opts: SelfCheckOptions): Promis
     // Not isolated: flytekit comes from the interpreter's site-packages or PYTHONPATH, as register's would.
     result = await (opts.exec ?? defaultExec)(opts.python, ['-B', SCRIPT], {
       stdin: Buffer.from(request),
+      // The step's environment, which the register step shares (os.environ reads come from it).
+      env: { PYTHONDONTWRITEBYTECODE: '1' },
       cwd: opts.cwd,
       logger: opts.logger,
     })
