@@ -35769,6 +35769,7 @@ const actionsLogger = {
     info: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(m),
     debug: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(m),
     warning: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(m),
+    notice: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(m),
     group: (name, fn) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os(name, fn),
 };
 
@@ -36311,6 +36312,7 @@ class NullLogger {
     info() { }
     debug() { }
     warning() { }
+    notice() { }
     async group(_name, fn) {
         return fn();
     }
@@ -36326,6 +36328,9 @@ class MemoryLogger {
     }
     warning(message) {
         this.lines.push(`warning: ${message}`);
+    }
+    notice(message) {
+        this.lines.push(`notice: ${message}`);
     }
     async group(name, fn) {
         this.lines.push(`group: ${name}`);
@@ -36346,6 +36351,9 @@ class BufferedLogger {
     }
     warning(message) {
         this.lines.push({ level: 'warning', message });
+    }
+    notice(message) {
+        this.lines.push({ level: 'notice', message });
     }
     async group(name, fn) {
         this.lines.push({ level: 'info', message: `── ${name}` });
@@ -43264,7 +43272,7 @@ async function checkOnly(node, reason, env) {
     catch (err) {
         env.logger.warning(`Could not check whether ${node.tagged.image} exists: ${(0,errors/* errorMessage */.gJ)(err)}`);
     }
-    env.logger.info(`${node.tagged.image}: not built here; ${reason}`);
+    env.logger.notice(`${node.tagged.image} (${node.origin}) is not built by this step: ${reason}`);
     return notBuilt;
 }
 function describe(node) {
@@ -56398,7 +56406,9 @@ function registerCommands(plan, specLines, specFile) {
 async function main_report(plan, outcomes, specLines, workDir, logger) {
     const main = mainImage(outcomes, plan.sources.length);
     const mainNode = main && plan.nodes.find((n) => n.tagged.image === main.image);
-    const specFile = mainNode ? await writeSpecFile(mainNode.spec, workDir, logger) : '';
+    // Python sources have no spec file: pyflyte register reads the code itself.
+    const fromYaml = plan.sources[0]?.kind !== 'python';
+    const specFile = mainNode && fromYaml ? await writeSpecFile(mainNode.spec, workDir, logger) : '';
     setOutputs(outcomes, main, specFile);
     const registers = registerCommands(plan, specLines, specFile);
     await writeSummary(summaryMarkdown(outcomes, { registers, singleImageOutputs: plan.sources.length === 1 }) +

@@ -6,5 +6,6 @@ export const actionsLogger: Logger = {
   info: (m) => core.info(m),
   debug: (m) => core.debug(m),
   warning: (m) => core.warning(m),
+  notice: (m) => core.notice(m),
   group: (name, fn) => core.group(name, fn),
 }

@@ -6,6 +6,8 @@ export interface Logger {
   info(message: string): void
   debug(message: string): void
   warning(message: string): void
+  /** Something the user should see on the run's page without it being a problem (an image left to register). */
+  notice(message: string): void
   group<T>(name: string, fn: () => Promise<T>): Promise<T>
 }
 
@@ -13,6 +15,7 @@ export class NullLogger implements Logger {
   info(): void {}
   debug(): void {}
   warning(): void {}
+  notice(): void {}
   async group<T>(_name: string, fn: () => Promise<T>): Promise<T> {
     return fn()
   }
@@ -30,6 +33,9 @@ export class MemoryLogger implements Logger {
   warning(message: string): void {
     this.lines.push(`warning: ${message}`)
   }
+  notice(message: string): void {
+    this.lines.push(`notice: ${message}`)
+  }
   async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
     this.lines.push(`group: ${name}`)
     return fn()
@@ -41,7 +47,7 @@ export class MemoryLogger implements Logger {
  * otherwise interleave their lines. Groups inside become headed sections (the job log does not nest groups).
  */
 export class BufferedLogger implements Logger {
-  private readonly lines: { level: 'info' | 'debug' | 'warning'; message: string }[] = []
+  private readonly lines: { level: 'info' | 'debug' | 'warning' | 'notice'; message: string }[] = []
   info(message: string): void {
     this.lines.push({ level: 'info', message })
   }
@@ -50,6 +56,9 @@ export class BufferedLogger implements Logger {
   }
   warning(message: string): void {
     this.lines.push({ level: 'warning', message })
+  }
+  notice(message: string): void {
+    this.lines.push({ level: 'notice', message })
   }
   async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
     this.lines.push({ level: 'info', message: `── ${name}` })

@@ -172,7 +172,9 @@ async function report(
 ): Promise<void> {
   const main = mainImage(outcomes, plan.sources.length)
   const mainNode = main && plan.nodes.find((n) => n.tagged.image === main.image)
-  const specFile = mainNode ? await writeSpecFile(mainNode.spec, workDir, logger) : ''
+  // Python sources have no spec file: pyflyte register reads the code itself.
+  const fromYaml = plan.sources[0]?.kind !== 'python'
+  const specFile = mainNode && fromYaml ? await writeSpecFile(mainNode.spec, workDir, logger) : ''
   setOutputs(outcomes, main, specFile)
   const registers = registerCommands(plan, specLines, specFile)
   await writeSummary(

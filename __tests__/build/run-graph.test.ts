@@ -256,4 +256,35 @@ describe('runGraph', () => {
     const name = (groups[0] as string).includes('/a:') ? 'a' : 'b'
     expect(lines[first + 1]).toContain(`r.example/team/${name}:`)
   })
+
+  test("Union's specs are left to its cloud builder: checked only, and so is an image built on one", async () => {
+    const team = new FakeRegistry('r.example/team')
+    const nodes = await graph({
+      'u.yaml': 'name: u\nregistry: r.example/team\nbuilder: union\n',
+      'child.yaml':
+        'name: child\nregistry: r.example/team\nbase_image:\n  name: u\n  registry: r.example/team\n  builder: union\n',
+      'plain.yaml': 'name: plain\nregistry: r.example/team\n',
+    })
+    const builder = new FakeBuilder([team])
+    const e = env([team], builder)
+    const first = await runGraph(nodes, e)
+    expect(first.map((o) => [o.name, o.state])).toEqual([
+      ['u', 'not-built'],
+      ['child', 'not-built'],
+      ['plain', 'built'],
+    ])
+    expect(first[0]?.reason).toMatch(/Union's cloud builder builds it at register time/)
+    expect(first[1]?.reason).toMatch(/its base image r\.example\/team\/u:\S+ is not in the registry yet/)
+    expect(builder.built).toEqual([expect.stringMatching(/\/plain:/)])
+    expect((e.logger as MemoryLogger).lines.filter((l) => l.startsWith('notice: '))).toHaveLength(2)
+
+    // Once register has built it, the next run finds it, and builds what is built on it.
+    team.images.add(`u:${nodes[0]?.tagged.tag}`)
+    const second = await runGraph(nodes, env([team], new FakeBuilder([team])))
+    expect(second.map((o) => [o.name, o.state])).toEqual([
+      ['u', 'reused'],
+      ['child', 'built'],
+      ['plain', 'reused'],
+    ])
+  })
 })

@@ -455,6 +455,7 @@ describe('logging', () => {
     const logger = {
       info: jest.fn(),
       warning: jest.fn(),
+      notice: jest.fn(),
       debug,
       group: <T>(_n: string, fn: () => Promise<T>) => fn(),
     }

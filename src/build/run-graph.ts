@@ -114,7 +114,7 @@ async function checkOnly(node: ImageNode, reason: string, env: GraphEnv): Promis
   } catch (err) {
     env.logger.warning(`Could not check whether ${node.tagged.image} exists: ${errorMessage(err)}`)
   }
-  env.logger.info(`${node.tagged.image}: not built here; ${reason}`)
+  env.logger.notice(`${node.tagged.image} (${node.origin}) is not built by this step: ${reason}`)
   return notBuilt
 }
 
