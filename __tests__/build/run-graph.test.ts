@@ -14,6 +14,7 @@ import type { BuildPlan } from '../../src/docker/buildx-args.js'
 import type { BuildResult } from '../../src/docker/buildx.js'
 import { MemoryLogger } from '../../src/log.js'
 import { planImages } from '../../src/plan/plan-images.js'
+import { yamlPlanOptions } from '../support/plan-options.js'
 import { TempDirs } from '../support/temp-dirs.js'
 
 const DIGEST = 'sha256:' + 'b'.repeat(64)
@@ -105,18 +106,12 @@ async function graph(files: Record<string, string>) {
     await mkdir(path.dirname(path.join(cwd, rel)), { recursive: true })
     await writeFile(path.join(cwd, rel), body)
   }
-  const plan = await planImages({
-    files: Object.keys(files)
-      .filter((f) => f.endsWith('.yaml'))
-      .map((path) => ({ path, kind: 'yaml' as const })),
-    buildUnion: false,
-    inline: {},
-    registries: [],
-    cwd,
-    hostArch: 'x64',
-    installer: 'pip',
-    flytekitRequirement: null,
-  })
+  const plan = await planImages(
+    yamlPlanOptions(
+      cwd,
+      Object.keys(files).filter((f) => f.endsWith('.yaml')),
+    ),
+  )
   return plan.nodes
 }
 

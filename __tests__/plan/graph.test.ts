@@ -9,6 +9,7 @@ import path from 'node:path'
 import { SpecError } from '../../src/errors.js'
 import { planImages, type PlanOptions } from '../../src/plan/plan-images.js'
 import { rejectionOf } from '../support/rejection.js'
+import { yamlPlanOptions } from '../support/plan-options.js'
 import { TempDirs } from '../support/temp-dirs.js'
 
 const dirs = new TempDirs()
@@ -27,17 +28,7 @@ async function write(files: Record<string, string>): Promise<void> {
 }
 
 function options(files: string[], extra: Partial<PlanOptions> = {}): PlanOptions {
-  return {
-    files: files.map((path) => ({ path, kind: 'yaml' as const })),
-    buildUnion: false,
-    inline: {},
-    registries: [],
-    cwd,
-    hostArch: 'x64',
-    installer: 'pip',
-    flytekitRequirement: null,
-    ...extra,
-  }
+  return yamlPlanOptions(cwd, files, extra)
 }
 
 /** A nested base spec, as the value of `base_image:` (on the line after it). */

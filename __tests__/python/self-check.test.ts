@@ -12,6 +12,7 @@ import { MemoryLogger } from '../../src/log.js'
 import { planImages } from '../../src/plan/plan-images.js'
 import { selfCheck } from '../../src/python/self-check.js'
 import { rejectionOf } from '../support/rejection.js'
+import { yamlPlanOptions } from '../support/plan-options.js'
 import { TempDirs } from '../support/temp-dirs.js'
 
 const STAND_IN = `
@@ -74,16 +75,7 @@ afterEach(async () => {
 
 async function plan(yaml: string) {
   await writeFile(path.join(cwd, 'imagespec.yaml'), yaml)
-  return planImages({
-    files: [{ path: 'imagespec.yaml', kind: 'yaml' }],
-    inline: {},
-    registries: [],
-    cwd,
-    hostArch: 'x64',
-    installer: 'pip',
-    flytekitRequirement: null,
-    buildUnion: false,
-  })
+  return planImages(yamlPlanOptions(cwd, ['imagespec.yaml']))
 }
 
 const SPEC = 'name: app\nregistry: ghcr.io/acme\n'
