@@ -54098,7 +54098,8 @@ function resolveSpec(opts) {
         throw new errors/* SpecError */.G8([
             {
                 path: 'spec',
-                message: "no ImageSpec given: set the 'spec' input to a YAML file, or inline inputs such as 'name' and 'packages'",
+                message: "no ImageSpec given: set the 'spec' input to your workflows' Python files or folder, or a YAML spec file, or " +
+                    "inline inputs such as 'name' and 'packages'",
             },
         ]);
     }
@@ -55029,10 +55030,16 @@ async function planImages(opts) {
     const specCount = Math.max(1, new Set(opts.files.map((f) => f.path)).size);
     if (issues.length > 0)
         throw new errors/* SpecError */.G8(issues, specCount);
+    const none = read.sources.length === 0
+        ? [
+            `No ImageSpec found in ${opts.files.map((f) => f.path).join(', ')}: nothing to build. The reader finds specs ` +
+                'bound to module-level names or passed as container_image=; tasks without one use the default image',
+        ]
+        : [];
     return {
         sources: read.sources,
         nodes: graph.nodes,
-        warnings: [...read.warnings, ...installerWarnings(graph.nodes, opts.installer)],
+        warnings: [...read.warnings, ...installerWarnings(graph.nodes, opts.installer), ...none],
     };
 }
 /**

@@ -208,4 +208,16 @@ describe('the image graph', () => {
     const uv = await planImages(options(['a.yaml'], { installer: 'uv' }))
     expect(uv.warnings).toEqual([])
   })
+
+  test('Python files without any ImageSpec: nothing to build, and a warning that says so', async () => {
+    const plan = await planImages({
+      ...options([]),
+      files: [{ path: 'flows/wf.py', kind: 'python' }],
+      python: { python: '3.11', specs: [], errors: [], modules: ['flows.wf'] },
+    })
+    expect(plan.nodes).toEqual([])
+    expect(plan.warnings).toEqual([
+      expect.stringMatching(/^No ImageSpec found in flows\/wf\.py: nothing to build/),
+    ])
+  })
 })

@@ -53,10 +53,17 @@ export async function planImages(opts: PlanOptions): Promise<ImagePlan> {
   ]
   const specCount = Math.max(1, new Set(opts.files.map((f) => f.path)).size)
   if (issues.length > 0) throw new SpecError(issues, specCount)
+  const none =
+    read.sources.length === 0
+      ? [
+          `No ImageSpec found in ${opts.files.map((f) => f.path).join(', ')}: nothing to build. The reader finds specs ` +
+            'bound to module-level names or passed as container_image=; tasks without one use the default image',
+        ]
+      : []
   return {
     sources: read.sources,
     nodes: graph.nodes,
-    warnings: [...read.warnings, ...installerWarnings(graph.nodes, opts.installer)],
+    warnings: [...read.warnings, ...installerWarnings(graph.nodes, opts.installer), ...none],
   }
 }
 

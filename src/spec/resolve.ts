@@ -129,7 +129,8 @@ export function resolveSpec(opts: ResolveOptions): ResolvedSpec {
       {
         path: 'spec',
         message:
-          "no ImageSpec given: set the 'spec' input to a YAML file, or inline inputs such as 'name' and 'packages'",
+          "no ImageSpec given: set the 'spec' input to your workflows' Python files or folder, or a YAML spec file, or " +
+          "inline inputs such as 'name' and 'packages'",
       },
     ])
   }
