@@ -36160,7 +36160,7 @@ class ActionError extends Error {
 class SpecError extends ActionError {
     issues;
     name = 'SpecError';
-    /** `specs`: how many specs the issues were collected from (the heading says "The ImageSpecs" for several). */
+    /** `specs`: how many spec files the issues were collected from (the heading says "The ImageSpecs" for several). */
     constructor(issues, specs = 1) {
         super(formatIssues(issues, specs));
         this.issues = issues;
@@ -36169,7 +36169,7 @@ class SpecError extends ActionError {
 function formatIssues(issues, specs = 1) {
     const lines = issues.map((i) => `  - ${i.location ? `${i.location}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}`);
     const count = `${issues.length} problem${issues.length === 1 ? '' : 's'}`;
-    const heading = specs > 1 ? `The ${specs} ImageSpecs have ${count}` : `The ImageSpec has ${count}`;
+    const heading = specs > 1 ? `The ImageSpecs have ${count}` : `The ImageSpec has ${count}`;
     return `${heading}:\n${lines.join('\n')}`;
 }
 /** A problem with an action input (not the spec): names the input. */

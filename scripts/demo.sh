@@ -209,3 +209,42 @@ helper get "$WORK/output" images | node -e '
   console.log(`\n  ${images.length} images, ${built} built by this run; the shared base appears once.`)
 ' || die "the project step gave no images output (outputs: $WORK/output)"
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# A Flyte project whose ImageSpecs are Python code (examples/flyte-project): the action reads them from the code
+# statically, and the code reads the registry, base image and package index from the step's environment.
+FLYTE_PROJECT="$WORK/flyte-project"
+cp -R examples/flyte-project "$FLYTE_PROJECT"
+rm -rf "$FLYTE_PROJECT"/workflows/__pycache__
+for f in output state summary; do : >"$WORK/$f"; done
+mapfile -d '' STEP_INPUTS < <(helper inputs \
+  spec=workflows/ \
+  installer=pip \
+  network=host)
+FLYTE_ENV=(
+  IMAGE_REGISTRY="$E2E_REGISTRY/demo-flyte-project"
+  BASE_IMAGE="$E2E_BASE_IMAGE"
+  PIP_INDEX="$E2E_PIP_INDEX"
+)
+
+step "A Flyte project with its ImageSpecs in Python (examples/flyte-project), built from spec=workflows/"
+echo "inputs: spec=workflows/ installer=pip network=host"
+echo "env:    ${FLYTE_ENV[*]}"
+if ! run_step flyte-project GITHUB_WORKSPACE="$FLYTE_PROJECT" "${FLYTE_ENV[@]}"; then
+  keep_work=1
+  die "the action's step over the Flyte project failed (the error is above; full log: $WORK/flyte-project.log)"
+fi
+mapfile -d '' STATE_VARS < <(helper state "$WORK/state")
+run_step flyte-project-post GITHUB_WORKSPACE="$FLYTE_PROJECT" "${FLYTE_ENV[@]}" "${STATE_VARS[@]}" >/dev/null ||
+  die "the post step after the Flyte project failed (full log: $WORK/flyte-project-post.log)"
+
+printf '\n%s== The images of the Flyte project (origin: the Python code that names each one)%s\n' "$bold" "$plain"
+helper get "$WORK/output" images | node -e '
+  const images = JSON.parse(require("node:fs").readFileSync(0, "utf8"))
+  console.log(`  ${"origin".padEnd(24)} ${"result".padEnd(7)} image`)
+  for (const i of images) console.log(`  ${i.origin.padEnd(24)} ${i.result.padEnd(7)} ${i.image}`)
+  const built = images.filter((i) => i.result === "built").length
+  console.log(`\n  ${images.length} images, ${built} built by this run.`)
+  console.log("  pyflyte register workflows/ (or union register workflows/) with the same IMAGE_REGISTRY, BASE_IMAGE")
+  console.log("  and PIP_INDEX computes the same tags, finds every image and builds none.")
+' || die "the Flyte project step gave no images output (outputs: $WORK/output)"

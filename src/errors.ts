@@ -17,7 +17,7 @@ export interface SpecIssue {
 /** Every problem found in one validation pass, reported together. */
 export class SpecError extends ActionError {
   override name = 'SpecError'
-  /** `specs`: how many specs the issues were collected from (the heading says "The ImageSpecs" for several). */
+  /** `specs`: how many spec files the issues were collected from (the heading says "The ImageSpecs" for several). */
   constructor(
     readonly issues: SpecIssue[],
     specs = 1,
@@ -31,7 +31,7 @@ export function formatIssues(issues: SpecIssue[], specs = 1): string {
     (i) => `  - ${i.location ? `${i.location}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}`,
   )
   const count = `${issues.length} problem${issues.length === 1 ? '' : 's'}`
-  const heading = specs > 1 ? `The ${specs} ImageSpecs have ${count}` : `The ImageSpec has ${count}`
+  const heading = specs > 1 ? `The ImageSpecs have ${count}` : `The ImageSpec has ${count}`
   return `${heading}:\n${lines.join('\n')}`
 }
 

@@ -1,0 +1,1 @@
+"""A small Flyte project: an ETL step and a training step, each in the image its task family needs."""
