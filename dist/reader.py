@@ -15,10 +15,12 @@ Output (stdout, JSON): {"python", "specs": [...], "errors": [...], "modules": [.
 """
 
 import ast
+import builtins
 import copy
 import json
 import os
 import sys
+import warnings
 
 # flytekit 1.16's ImageSpec dataclass fields, in declaration order (positional arguments follow it).
 FIELDS = [
@@ -39,6 +41,14 @@ LIST_HELPERS = {
     "with_commands": "commands", "with_packages": "packages", "with_apt_packages": "apt_packages",
     "with_copy": "copy", "with_runtime_packages": "runtime_packages",
 }
+# Fields flytekit's __post_init__ normalizes or fills in: set on a made spec, they would not be normalized again.
+POST_INIT_FIELDS = {"name", "registry", "platform", "source_root", "source_copy_mode"}
+# Methods that change a list, dict or os.environ in place.
+MUTATORS = {
+    "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update", "setdefault", "popitem",
+    "__setitem__", "__delitem__", "__iadd__", "__ior__",
+}
+DOTENV_LOADERS = {"dotenv.load_dotenv", "dotenv.main.load_dotenv"}
 SPEC_MAKERS = set(LIST_HELPERS) | {"with_builder_options", "force_push", "from_env", "ImageSpec"}
 MAX_ITERATIONS = 10000
 MAX_TEXT = 1 << 20
@@ -95,6 +105,9 @@ class Bound:
         self.name = name
 
 
+MISSING = object()
+
+
 class Environ:
     """os.environ: the step's environment, which the register step shares."""
 
@@ -115,6 +128,18 @@ class Spec:
         self.line = node.lineno
         self.field_lines = field_lines  # field -> (file, line) of the value, for messages about it
         self.locations = []
+
+    def __deepcopy__(self, memo):
+        # copy.deepcopy of an ImageSpec (force_push, or a spec inside a copied value): a new object whose lists and
+        # dicts are copies, so changing the original's afterwards does not reach it.
+        clone = copy.copy(self)
+        memo[id(self)] = clone
+        clone.id = Spec.count
+        Spec.count += 1
+        clone.fields = copy.deepcopy(self.fields, memo)
+        clone.field_lines = dict(self.field_lines)
+        clone.locations = []
+        return clone
 
     def replace(self, changes, node, module):
         fields = dict(self.fields)
@@ -143,7 +168,19 @@ class Reader:
         self.errors = []
         self.reported = set()
         self.container_uses = []  # (Spec, module, line)
-        self.env = dict(os.environ)
+        self.env = dict(os.environ)  # a value may be an Unknown: set by code the reader does not run
+        self.env_unknown = None  # an Unknown when code the reader does not run may have changed any variable
+        self.env_unset_unknown = None  # an Unknown when it may have set variables that are unset (load_dotenv)
+        self.tainted = {}  # id -> (list, dict or Spec, Unknown): changed by code the reader does not run
+
+    def env_read(self, key, node, module):
+        """os.environ[key] as the module sees it: a str, MISSING, or an Unknown when code the reader does not run
+        may have changed it."""
+        if self.env_unknown is not None:
+            return self.env_unknown
+        if key in self.env:
+            return self.env[key]
+        return self.env_unset_unknown if self.env_unset_unknown is not None else MISSING
 
     # ----------------------------------------------------------------------------------------------- errors
 
@@ -154,15 +191,19 @@ class Reader:
         self.reported.add(key)
         module = unknown.module
         node = unknown.node
+        if isinstance(node, ast.keyword) and not hasattr(node, "lineno"):
+            node = node.value  # Python 3.8: keywords have no position; their value has
         source = ""
+        col = getattr(node, "col_offset", -1) + 1
         if node is not None and module is not None:
             source = ast.get_source_segment(module.source, node) or ""
             if len(source) > 200:
                 source = source[:197] + "..."
+            col = char_column(module.source, getattr(node, "lineno", 0), col)
         self.errors.append({
             "file": module.file if module else "",
             "line": getattr(node, "lineno", 0),
-            "col": getattr(node, "col_offset", -1) + 1,
+            "col": col,
             "source": source,
             "message": unknown.reason + (f" ({context})" if context else ""),
         })
@@ -219,11 +260,18 @@ class Reader:
             with open(file, "rb") as f:
                 data = f.read()
             module.source = data.decode("utf-8-sig", errors="replace")
-            tree = ast.parse(data, filename=module.file)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SyntaxWarnings (invalid escapes...) are Python's to print, not ours
+                tree = ast.parse(data, filename=module.file)
+                # ast.parse accepts code that Python's compiler then rejects (a keyword argument given twice,
+                # `return` outside a function, a late `from __future__` import): importing such a file raises
+                # SyntaxError, so it is one here too. Compiling runs nothing.
+                compile(tree, module.file, "exec", dont_inherit=True)
         except SyntaxError as e:
+            text = e.text or source_line(module.source, e.lineno or 0)
             self.errors.append({
                 "file": module.file, "line": e.lineno or 0, "col": e.offset or 0,
-                "source": (e.text or "").rstrip("\n"), "message": f"SyntaxError: {e.msg}", "syntax": True,
+                "source": text.rstrip("\n"), "message": f"SyntaxError: {e.msg}", "syntax": True,
             })
             module.done = True
             return module
@@ -293,11 +341,16 @@ class Reader:
             self.eval(stmt.value, module)
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for decorator in stmt.decorator_list:
-                self.eval(decorator, module)
+                value = self.eval(decorator, module)
+                if isinstance(value, UserFunction):
+                    self.call_effects(value, decorator, module)  # @my_decorator: Python calls it with the function
             if any(is_workflow_decorator(d) for d in stmt.decorator_list):
                 self.scan_workflow_body(stmt, module)
             self.bind(module, stmt.name, UserFunction(stmt.name, stmt, module))
         elif isinstance(stmt, ast.ClassDef):
+            # The class body runs now; the reader does not run it, so what it could change is unknown.
+            class_locals = frozenset(n.id for n in walk_code(stmt.body) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+            self.effects(stmt.body, module, f"in the body of class {stmt.name}", class_locals, frozenset(), {})
             self.bind(module, stmt.name, UserFunction(stmt.name, stmt, module))
         elif isinstance(stmt, ast.If):
             test = self.try_eval(stmt.test, module)
@@ -331,6 +384,8 @@ class Reader:
                 if isinstance(target, ast.Name):
                     module.globals.pop(target.id, None)
                     module.assigned.pop(target.id, None)
+                elif isinstance(target, ast.Subscript):
+                    self.delete_item(target, module)
         elif isinstance(stmt, (ast.Pass, ast.Global, ast.Nonlocal, ast.Assert)):
             return
         elif isinstance(stmt, (ast.Break, ast.Continue)):
@@ -362,6 +417,8 @@ class Reader:
                     value = self.import_module(f"{name}.{alias.name}", stmt)
                     if value is None:
                         value = Unknown(f"'{alias.name}' is not defined in {name}", stmt, module)
+            elif f"{name}.{alias.name}" == "os.environ":
+                value = ENVIRON  # `from os import environ`: the same mapping as os.environ, reads and writes alike
             else:
                 value = External(f"{name}.{alias.name}")
             self.bind(module, alias.asname or alias.name, value)
@@ -383,25 +440,74 @@ class Reader:
                 self.assign(elt, item, module, line)
         elif isinstance(target, ast.Subscript):
             container = self.eval(target.value, module)
-            key = self.eval(target.slice, module)
+            key = self.item_key(target, module)
             if container is ENVIRON:
-                if not isinstance(value, str):
+                if not isinstance(value, str) or not isinstance(key, str):
                     raise Refusal(Unknown("os.environ takes strings only", target, module))
                 self.env[key] = value
-            elif isinstance(container, (dict, list)) and is_plain(key):
+            elif isinstance(container, (dict, list)) and (is_hashable_plain(key) or isinstance(key, slice) and isinstance(container, list)):
                 try:
                     container[key] = value
                 except (IndexError, TypeError) as e:
                     raise Refusal(Unknown(f"this assignment raises {type(e).__name__}", target, module))
-        # Attribute targets (obj.x = ...) change nothing the reader models.
+        elif isinstance(target, ast.Attribute):
+            obj = self.eval(target.value, module)
+            if isinstance(obj, Spec) and target.attr in FIELDS:
+                self.set_spec_field(obj, target.attr, value, target, module)
+            elif isinstance(obj, Module):
+                # config.REGISTRY = ...: rebinds the other module's name (not an assignment statement of its own).
+                obj.globals[target.attr] = value
+                obj.assigned.pop(target.attr, None)
+            # Other attribute targets (a task's attribute, a spec's _is_force_push) change nothing the reader
+            # models.
+
+    def item_key(self, target, module):
+        """The key of a subscript target: a plain key, or a slice object for `PKGS[1:] = ...` / `del PKGS[:1]`."""
+        if isinstance(target.slice, ast.Slice):
+            bounds = [None if n is None else self.eval(n, module) for n in (target.slice.lower, target.slice.upper, target.slice.step)]
+            if not all(b is None or isinstance(b, int) for b in bounds):
+                raise Refusal(Unknown("a slice the reader does not model", target, module))
+            return slice(*bounds)
+        return self.eval(target.slice, module)
+
+    def delete_item(self, target, module):
+        """`del os.environ["X"]`, `del ENV["A"]`: later reads (and specs holding that dict) see it gone."""
+        container = self.eval(target.value, module)
+        key = self.item_key(target, module)
+        if container is ENVIRON:
+            container = self.env
+        if not isinstance(container, (dict, list)) or not (is_hashable_plain(key) or isinstance(key, slice)):
+            raise Refusal(Unknown("deleting an item of a value the reader does not model", target, module))
+        try:
+            del container[key]
+        except (KeyError, IndexError, TypeError) as e:
+            raise Refusal(Unknown(f"this del raises {type(e).__name__}: {e}", target, module))
+
+    def set_spec_field(self, spec, name, value, target, module):
+        """`img.packages = [...]`: an ImageSpec is a mutable dataclass, so the image changes, for every name bound
+        to it. Setting a field does not run __post_init__ again, which the action applies to the fields as given:
+        the fields it normalizes (name and registry lower-cased, platform and source_copy_mode defaulted) are
+        refused rather than read differently from flytekit."""
+        if name in POST_INIT_FIELDS:
+            refused = Unknown(f"setting ImageSpec.{name} after the ImageSpec is made (flytekit's __post_init__ does not run again, and the action cannot model that)", target, module)
+            self.taint_value(spec, refused)  # the spec (under any name) is no longer what its fields say
+            raise Refusal(refused)
+        self.check_field(name, value, target, module)
+        spec.fields[name] = value
+        spec.field_lines[name] = (module.file, target.lineno)
 
     def run_aug_assign(self, stmt, module):
-        if not isinstance(stmt.target, ast.Name):
-            return
-        current = self.eval(stmt.target, module)
+        target = stmt.target
+        current = self.eval(target, module)
         value = self.eval(stmt.value, module)
         result = self.binop(stmt.op, current, value, stmt, module, in_place=True)
-        self.bind(module, stmt.target.id, result, module.assigned.get(stmt.target.id))
+        if isinstance(result, Unknown):
+            raise Refusal(result)
+        if isinstance(target, ast.Name):
+            self.bind(module, target.id, result, module.assigned.get(target.id))
+        else:
+            # PKGS[0] += "x", img.packages += ["y"] (extends that very list, then stores it back).
+            self.assign(target, result, module, None)
 
     def run_for(self, stmt, module):
         iterable = self.try_eval(stmt.iter, module)
@@ -429,12 +535,152 @@ class Reader:
             self.run_body(stmt.orelse, module)
 
     def unknown_branch(self, body, module, why, where):
-        """Statements that may or may not run: an ImageSpec made there is refused; names bound there become unknown."""
+        """Statements that may or may not run: an ImageSpec made there is refused; names bound there become unknown,
+        and so does what they may change in place (a list, a dict, an ImageSpec, os.environ)."""
         for stmt in body:
             if self.makes_spec(stmt, module):
                 self.refuse(Unknown(f"an ImageSpec made {where}, which the reader cannot decide without running code", stmt, module))
             for name in assigned_names(stmt):
                 self.bind(module, name, why)
+        self.effects(body, module, where, frozenset(), frozenset(), {})
+
+    # ----------------------------------------------------------------------------------------------- effects
+    # Code the reader does not run (a branch it cannot decide, a user function called at module level, a class
+    # body, load_dotenv()) may still change values it has read: PKGS.append(...) on a list a spec already holds,
+    # os.environ["REGISTRY"] = ..., config.REGISTRY = ..., img.packages = ... Whatever such code could change
+    # becomes unknown from there on, and a spec that holds it is refused, rather than read as if nothing ran.
+
+    def call_effects(self, func, call, module, seen=None, local=frozenset(), params=frozenset()):
+        """A call of a user function (or class) that the reader does not run: what its body could change. Returns
+        whether it changes in place one of `params` (the calling function's own parameters, passed to it)."""
+        seen = seen if seen is not None else {}
+        key = id(func.node)
+        if key not in seen:
+            seen[key] = False  # a recursive call: no change of its parameters known yet
+            seen[key] = self.function_effects(func, call, module, seen)
+        if not seen[key] or not isinstance(call, ast.Call):
+            return False
+        # def add(items): items.append(...)  ->  add(PKGS) changes PKGS.
+        changes_params = False
+        why = Unknown(f"changed by {self.text(call, module)}, which the reader does not run", call, module)
+        for arg in list(call.args) + [k.value for k in call.keywords]:
+            base = arg.value if isinstance(arg, ast.Starred) else arg
+            while isinstance(base, (ast.Attribute, ast.Subscript)):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in params and base.id in local:
+                changes_params = True
+            else:
+                self.taint_value(self.safe_eval(arg, module, local), why)
+        return changes_params
+
+    def function_effects(self, func, call, module, seen):
+        where = f"in {func.name}(), called at {module.file}:{call.lineno}"
+        if isinstance(func.node, ast.ClassDef):
+            # Instantiating runs __init__ (and whatever it calls): every method's effects, conservatively.
+            for stmt in func.node.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self.effects(stmt.body, func.module, where, local_names(stmt) - global_names(stmt), frozenset(), seen)
+            return False
+        node = func.node
+        params = frozenset(a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg))
+        return self.effects(node.body, func.module, where, local_names(node) - global_names(node), params, seen)
+
+    def effects(self, body, module, where, local, params, seen):
+        """Makes unknown what `body` (not run) could change. Returns whether it changes one of `params` in place."""
+        changed_params = False
+        global_decl = set()
+        for node in walk_code(body):
+            if isinstance(node, ast.Global):
+                global_decl.update(node.names)
+        for node in walk_code(body):
+            why = Unknown(f"changed by code the reader does not run ({where})", node, module)
+            targets = []
+            if isinstance(node, (ast.Assign, ast.Delete)):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+                targets = [node.target]
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                targets = [node.optional_vars]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name) and sub.id in global_decl:
+                        # `global X` in a function: X = ... rebinds the module's X.
+                        self.bind(module, sub.id, why)
+                    elif isinstance(sub, ast.Subscript):
+                        changed_params |= self.taint_root(sub.value, sub.slice, module, local, params, why)
+                    elif isinstance(sub, ast.Attribute):
+                        root = self.safe_eval(sub.value, module, local)
+                        if isinstance(root, Module):
+                            root.globals[sub.attr] = why  # config.REGISTRY = ... rebinds config's REGISTRY
+                            root.assigned.pop(sub.attr, None)
+                        else:
+                            changed_params |= self.taint_root(sub.value, None, module, local, params, why)
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Attribute) and func.attr in MUTATORS:
+                    changed_params |= self.taint_root(func.value, node.args[0] if node.args and func.attr in ("pop", "setdefault") else None, module, local, params, why)
+                callee = self.safe_eval(func, module, local)
+                if isinstance(callee, UserFunction):
+                    changed_params |= self.call_effects(callee, node, module, seen, local, params)
+                elif isinstance(callee, External) and callee.qualname in DOTENV_LOADERS:
+                    self.dotenv_effects(node, module, why)
+        return changed_params
+
+    def taint_root(self, root_node, key_node, module, local, params, why):
+        """`root[key] = ...`, `root.x = ...`, `root.append(...)` in code not run: root's value becomes unknown."""
+        base = root_node
+        while isinstance(base, (ast.Attribute, ast.Subscript)):
+            base = base.value
+        if isinstance(base, ast.Name) and base.id in params and base.id in local:
+            return True
+        value = self.safe_eval(root_node, module, local)
+        if value is ENVIRON:
+            key = self.safe_eval(key_node, module, local) if key_node is not None else None
+            if isinstance(key, str):
+                self.env[key] = why
+            else:
+                self.env_unknown = why
+        else:
+            self.taint_value(value, why)
+        return False
+
+    def taint_value(self, value, why):
+        if isinstance(value, (list, dict, Spec)) and id(value) not in self.tainted:
+            self.tainted[id(value)] = (value, why)
+
+    def dotenv_effects(self, call, module, why):
+        """load_dotenv() sets, from a .env file the reader does not read, the variables that are not set yet (all of
+        them with override=True)."""
+        override = any(k.arg == "override" and not (isinstance(k.value, ast.Constant) and not k.value.value) for k in call.keywords)
+        why = Unknown(f"the environment after {self.text(call, module)}, which sets variables from a file the reader does not read", call, module)
+        if override:
+            self.env_unknown = why
+        elif self.env_unset_unknown is None:
+            self.env_unset_unknown = why
+
+    def safe_eval(self, node, module, local):
+        """The value of a name, attribute or constant-subscript chain, evaluated without side effects; None when it
+        is anything else or a function's local."""
+        if node is None:
+            return None
+        if type(node).__name__ == "Index":  # Python 3.8
+            node = node.value
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id in local:
+                return None
+        elif isinstance(node, ast.Attribute):
+            base = self.safe_eval(node.value, module, local)
+            if base is None or isinstance(base, Module) and node.attr not in base.globals:
+                return None  # (and never import a submodule the code itself may not import)
+        elif isinstance(node, ast.Subscript):
+            if self.safe_eval(node.value, module, local) is None or self.safe_eval(node.slice, module, local) is None:
+                return None
+        else:
+            return None
+        value = self.try_eval(node, module)
+        return None if isinstance(value, Unknown) else value
 
     def scan_workflow_body(self, func, module):
         """A @workflow body runs when flytekit compiles it at import: its container_image= arguments count."""
@@ -459,6 +705,10 @@ class Reader:
         value = self._eval(node, module)
         if isinstance(value, Unknown):
             raise Refusal(value)
+        if self.tainted and isinstance(value, (list, dict, Spec)):
+            taint = self.tainted.get(id(value))
+            if taint is not None and taint[0] is value:
+                raise Refusal(taint[1])
         return value
 
     def _eval(self, node, module):
@@ -474,6 +724,9 @@ class Reader:
                 return value
             if node.id in BUILTINS:
                 return BUILTINS[node.id]
+            if hasattr(builtins, node.id):
+                # open, print, input, exec...: defined, but not something a static reader may call.
+                return Unknown(f"the builtin {node.id}, which a static reader does not run", node, module)
             return Unknown(f"'{node.id}' is not defined at module level", node, module)
         if isinstance(node, ast.JoinedStr):
             return self.eval_fstring(node, module)
@@ -586,12 +839,17 @@ class Reader:
         ops = {
             ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
             ast.Mod: lambda a, b: a % b, ast.FloorDiv: lambda a, b: a // b, ast.Div: lambda a, b: a / b,
-            ast.BitOr: lambda a, b: a | b,
+            ast.BitOr: lambda a, b: a | b, ast.BitAnd: lambda a, b: a & b, ast.BitXor: lambda a, b: a ^ b,
+            ast.Pow: lambda a, b: a ** b, ast.LShift: lambda a, b: a << b, ast.RShift: lambda a, b: a >> b,
         }
         if type(op) not in ops:
             return Unknown("an operator the reader does not evaluate", node, module)
         if isinstance(op, ast.Mult) and too_big(left, right):
             return Unknown("a repetition too large to evaluate", node, module)
+        if isinstance(op, (ast.Pow, ast.LShift)) and too_many_bits(op, left, right):
+            # 2 ** 70 is plain arithmetic, but 10 ** 10 ** 9 would not finish (nor print: Python refuses to turn
+            # ints of more than 4300 digits into text, which flytekit's hash does).
+            return Unknown("a number too large to evaluate", node, module)
         if isinstance(op, ast.Mod) and isinstance(left, str):
             # str % args may call repr/str of the arguments only: they are plain values here.
             pass
@@ -614,6 +872,12 @@ class Reader:
                 if not (left is None or right is None or isinstance(left, bool) or isinstance(right, bool)):
                     return Unknown("`is` between values the reader does not model", node, module)
                 result = (left is right) == isinstance(op, ast.Is)
+            elif isinstance(op, (ast.In, ast.NotIn)) and right is ENVIRON and isinstance(left, str):
+                # `if "CI" in os.environ:` is as static as os.environ.get("CI").
+                value = self.env_read(left, node, module)
+                if isinstance(value, Unknown):
+                    return value
+                result = (value is not MISSING) == isinstance(op, ast.In)
             else:
                 if not (is_plain(left) and is_plain(right)):
                     return Unknown("a comparison of values the reader does not model", node, module)
@@ -640,9 +904,10 @@ class Reader:
             return Unknown("a slice of a value the reader does not model", node, module)
         key = self.eval(node.slice, module)
         if container is ENVIRON:
-            if key not in self.env:
+            value = self.env_read(key, node, module)
+            if value is MISSING:
                 return Unknown(f"os.environ[{key!r}] with {key} not set in the step's environment (importing this module would raise KeyError); set it in the step's env", node, module)
-            return self.env[key]
+            return value
         if isinstance(container, (list, tuple, str, dict)) and is_hashable_plain(key):
             try:
                 return container[key]
@@ -677,7 +942,7 @@ class Reader:
             if attr in FIELDS and attr not in ("platform", "source_copy_mode", "builder"):
                 return value.fields.get(attr)
             return Unknown(f"ImageSpec.{attr}, which the reader does not model", node, module)
-        if value is ENVIRON and attr in ("get", "setdefault"):
+        if value is ENVIRON and attr in ("get", "setdefault", "update", "pop"):
             return Bound(ENVIRON, attr)
         if isinstance(value, str) and attr in STR_METHODS:
             return Bound(value, attr)
@@ -693,9 +958,12 @@ class Reader:
         func = self.eval(node.func, module)
         if isinstance(func, UserFunction):
             kind = "class" if isinstance(func.node, ast.ClassDef) else "user-defined function"
+            self.call_effects(func, node, module)
             return self.opaque_call(node, module, Unknown(f"a call of a {kind} ({func.name}), which a static reader does not run", node, module))
         if isinstance(func, External):
             qualname = func.qualname
+            if qualname in DOTENV_LOADERS:
+                self.dotenv_effects(node, module, None)
             if qualname in IMAGESPEC_NAMES:
                 args, kwargs = self.arguments(node, module)
                 return self.make_spec(args, kwargs, node, module, argument_lines(node))
@@ -798,8 +1066,10 @@ class Reader:
             raise Refusal(Unknown("ImageSpec.from_env sets python_version itself (ValueError)", node, module))
         pinned = kwargs.pop("pinned_packages", None)
         python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
-        if pinned is not None:
-            packages = kwargs.pop("packages", None) or []
+        # flytekit: `packages = kwargs.pop("packages") if given else []`, then appends the pins to that very list
+        # (a list the caller passed grows too) and passes packages=packages: without packages the spec has [].
+        packages = kwargs.pop("packages") if "packages" in kwargs else []
+        if pinned:
             if not isinstance(packages, list) or not isinstance(pinned, (list, tuple)):
                 raise Refusal(Unknown("from_env needs lists for packages and pinned_packages", node, module))
             from importlib.metadata import PackageNotFoundError, version
@@ -809,14 +1079,16 @@ class Reader:
                     packages.append(f"{package}=={version(package)}")
                 except PackageNotFoundError:
                     raise Refusal(Unknown(f"from_env pins {package}, which is not installed in the Python that runs register ({sys.executable})", node, module))
-            kwargs["packages"] = packages
+        kwargs["packages"] = packages
         return self.make_spec([], {"python_version": python_version, **kwargs}, node, module, argument_lines(node))
 
     def env_get(self, args, kwargs, node, module):
         if kwargs or not 1 <= len(args) <= 2 or not isinstance(args[0], str):
             raise Refusal(Unknown("os.getenv / os.environ.get with arguments the reader does not model", node, module))
-        default = args[1] if len(args) == 2 else None
-        return self.env.get(args[0], default)
+        value = self.env_read(args[0], node, module)
+        if value is MISSING:
+            return args[1] if len(args) == 2 else None
+        return value
 
     def call_bound(self, bound, args, kwargs, node, module):
         target, name = bound.target, bound.name
@@ -825,8 +1097,21 @@ class Reader:
         if target is ENVIRON:
             if name == "get":
                 return self.env_get(args, kwargs, node, module)
-            if name == "setdefault" and len(args) == 2 and all(isinstance(a, str) for a in args):
-                return self.env.setdefault(args[0], args[1])
+            # Changes to the environment that later reads see (os.environ takes str keys and values only).
+            if name == "setdefault" and not kwargs and len(args) == 2 and all(isinstance(a, str) for a in args):
+                value = self.env_read(args[0], node, module)
+                if value is MISSING:
+                    value = self.env[args[0]] = args[1]
+                return value
+            if name == "update" and not kwargs and len(args) == 1 and isinstance(args[0], dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in args[0].items()):
+                self.env.update(args[0])
+                return None
+            if name == "pop" and not kwargs and 1 <= len(args) <= 2 and isinstance(args[0], str):
+                value = self.env_read(args[0], node, module)
+                if value is MISSING and len(args) == 1:
+                    return Unknown(f"os.environ.pop({args[0]!r}) with {args[0]} not set (KeyError)", node, module)
+                self.env.pop(args[0], None)
+                return args[1] if value is MISSING else value
             raise Refusal(Unknown(f"os.environ.{name} with arguments the reader does not model", node, module))
         if not all(is_plain(a) for a in args) or not all(is_plain(v) for v in kwargs.values()):
             raise Refusal(Unknown(f".{name}() with arguments the reader does not model", node, module))
@@ -846,8 +1131,11 @@ class Reader:
         if kwargs or (name == "force_push" and args) or (name != "force_push" and len(args) != 1):
             raise Refusal(Unknown(f"ImageSpec.{name} with arguments the reader does not model", node, module))
         if name == "force_push":
-            # A deep copy with _is_force_push set: the same fields, so the same image.
-            return spec.replace({}, node, module)
+            # copy.deepcopy(self) with _is_force_push set: the same image, but its lists and dicts are copies, so a
+            # list changed after force_push() (PKGS.append(...)) is not in the pushed spec.
+            pushed = copy.deepcopy(spec)
+            pushed.file, pushed.line = module.file, node.lineno
+            return pushed
         value = args[0]
         if name == "with_builder_options":
             if not isinstance(value, dict):
@@ -891,6 +1179,28 @@ class Reader:
 
     # ----------------------------------------------------------------------------------------------- results
 
+    def taint_in(self, value, seen):
+        """The Unknown of a changed-by-unrun-code list, dict or spec inside value (a spec's fields, a nested base)."""
+        if not self.tainted or id(value) in seen:
+            return None
+        if isinstance(value, (list, dict, Spec)):
+            seen.add(id(value))
+            taint = self.tainted.get(id(value))
+            if taint is not None and taint[0] is value:
+                return taint[1]
+        children = ()
+        if isinstance(value, Spec):
+            children = value.fields.values()
+        elif isinstance(value, (list, tuple)):
+            children = value
+        elif isinstance(value, dict):
+            children = list(value.keys()) + list(value.values())
+        for child in children:
+            taint = self.taint_in(child, seen)
+            if taint is not None:
+                return taint
+        return None
+
     def results(self):
         specs = {}
 
@@ -916,9 +1226,15 @@ class Reader:
             spec.locations.sort(key=lambda l: (l["file"], l["line"], l["kind"], l["name"] or ""))
         out = []
         for spec in sorted(specs.values(), key=lambda s: (s.locations[0]["file"], s.locations[0]["line"], s.id)):
+            taint = self.taint_in(spec, set())
+            if taint is not None:
+                # It holds a list, dict or spec that code the reader did not run may have changed after it was made.
+                first = spec.locations[0]
+                self.refuse(taint, f"it reaches the ImageSpec at {first['file']}:{first['line']}")
+                continue
             try:
                 fields = [[k, encode(v)] for k, v in spec.fields.items()]
-            except TypeError as e:
+            except (TypeError, ValueError) as e:  # ValueError: an int too long to print (Python 3.11+), as in flytekit
                 first = spec.locations[0]
                 self.errors.append({"file": first["file"], "line": first["line"], "col": 0, "source": "", "message": str(e)})
                 continue
@@ -983,6 +1299,14 @@ def too_big(left, right):
     return isinstance(seq, (str, list, tuple)) and count * max(len(seq), 1) > MAX_TEXT
 
 
+def too_many_bits(op, left, right):
+    if not (isinstance(left, int) and isinstance(right, int)):
+        return False
+    if isinstance(op, ast.LShift):
+        return right > 0 and left.bit_length() + right > 14000
+    return right > 0 and abs(left) > 1 and left.bit_length() * right > 14000
+
+
 def truthy(value, node, module):
     if is_plain(value):
         return bool(value)
@@ -1040,6 +1364,21 @@ def assigned_names(stmt):
     return names
 
 
+def source_line(source, lineno):
+    """Line `lineno` (1-based) of a module's text, split as Python's tokenizer splits lines."""
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+
+
+def char_column(source, lineno, col):
+    """A 1-based column in characters: ast gives col_offset in UTF-8 bytes, which a non-ASCII character earlier on
+    the line would push to the right of where an editor (and Python's own traceback) shows it."""
+    if col <= 0:
+        return col
+    line = source_line(source, lineno)
+    return len(line.encode("utf-8")[: col - 1].decode("utf-8", errors="replace")) + 1
+
+
 def argument_lines(call):
     """The line of each field's value in an ImageSpec(...) call (a ** mapping's fields: the line of the mapping)."""
     lines = {}
@@ -1049,6 +1388,26 @@ def argument_lines(call):
         if kw.arg is not None:
             lines[kw.arg] = kw.value.lineno
     return lines
+
+
+def walk_code(body):
+    """The nodes of statements that run with them: not the bodies of functions and lambdas they define (their
+    decorators and defaults do run; class bodies run too)."""
+    stack = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            children = node.decorator_list + node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+        elif isinstance(node, ast.Lambda):
+            children = node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+        else:
+            children = list(ast.iter_child_nodes(node))
+        stack.extend(reversed(children))
+
+
+def global_names(func):
+    return frozenset(n for node in walk_code(func.body) if isinstance(node, ast.Global) for n in node.names)
 
 
 def local_names(func):
