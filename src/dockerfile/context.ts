@@ -17,6 +17,17 @@ import {
   requirementsText,
 } from './requirements.js'
 import { copyEntries, sourceCopyEnabled, type CopyEntry } from './validate.js'
+import {
+  copyEscapes,
+  escapeIssues,
+  fenceAround,
+  isInside,
+  judge,
+  resolveLinks,
+  shownRelative,
+  type Fence,
+} from '../tag/os-path.js'
+import { requirementsEscapes } from '../tag/requirements-digest.js'
 
 /**
  * The files of a source_root to copy (what flytekit hashes for mode ALL), given source_root as the spec has it;
@@ -44,6 +55,11 @@ export interface BuildContext {
  * where an entry named `src`, `pyproject.toml` or `Dockerfile` overwrites a generated file; a folder of their own
  * keeps them apart, and the image is the same (the COPY lines say where).
  * Relative spec paths resolve against `cwd`, as pyflyte resolves them.
+ *
+ * Nothing from outside `cwd` goes in: every path the context takes (copy entries and what they hold, the
+ * requirements or lock file and the pyproject.toml beside it, source_root and its files) is resolved, symbolic
+ * links followed, and one that leads outside is a SpecError raised before anything is written. The tag's digests
+ * refuse the same paths earlier, before any registry is asked; this is the second line.
  */
 export async function writeBuildContext(
   spec: ImageSpec,
@@ -55,11 +71,13 @@ export async function writeBuildContext(
     throw new Error('flytekitRequirement must be a single requirement line')
   }
   const dockerfileText = generateDockerfile(spec, opts)
-  const copies = await existingCopies(spec, cwd)
+  const fence = await fenceAround(cwd)
+  const copies = await checkedCopies(spec, fence)
+  const sources = await sourceFiles(spec, opts, fence)
   await prepareOutDir(outDir)
   await writePackages(spec, opts, cwd, outDir)
-  await writeSources(spec, opts, cwd, outDir)
-  await writeCopies(copies, cwd, outDir)
+  await writeSources(sources, outDir)
+  await writeCopies(copies, fence, outDir)
   const dockerfile = path.join(outDir, 'Dockerfile')
   await fs.writeFile(dockerfile, dockerfileText)
   const secrets = (spec.pip_secret_mounts ?? []).map(([src], i) => ({
@@ -173,27 +191,45 @@ async function writePyproject(
   await fs.writeFile(path.join(outDir, PYPROJECT_FILE), bytes)
 }
 
+/** A source_root file to copy: where it is, and where it goes under `src/`. */
+interface SourceFile {
+  from: string
+  rel: string
+}
+
 /**
- * source_root's files under `src/`: the files flytekit's ls_files lists (and hashes into the tag) for mode ALL.
+ * source_root's files: the files flytekit's ls_files lists (and hashes into the tag) for mode ALL, each checked
+ * to resolve inside the working directory before anything is written.
  * The lister gets source_root as the spec has it, because flytekit lists with the path as given: with a relative
  * root its ignore rules see `root/...` paths and match differently than with an absolute one.
  */
-async function writeSources(
-  spec: ImageSpec,
-  opts: ContextOptions,
-  cwd: string,
-  outDir: string,
-): Promise<void> {
-  if (!sourceCopyEnabled(spec, new Issues()) || !spec.source_root) return
+async function sourceFiles(spec: ImageSpec, opts: ContextOptions, fence: Fence): Promise<SourceFile[]> {
+  if (!sourceCopyEnabled(spec, new Issues()) || !spec.source_root) return []
   if (opts.listSourceFiles === undefined) throw new Error('listSourceFiles is needed to copy source_root')
-  const root = path.resolve(cwd, spec.source_root)
-  const srcDir = path.join(outDir, 'src')
-  await fs.mkdir(srcDir, { recursive: true })
+  const rootEscape = judge(spec.source_root, await resolveLinks(spec.source_root, fence), fence)
+  if (rootEscape !== undefined) throw new SpecError(escapeIssues('source_root', [rootEscape], fence))
+  const root = path.resolve(fence.cwd, spec.source_root)
+  const files: SourceFile[] = []
+  const outside: SpecIssue[] = []
   for (const file of await opts.listSourceFiles(spec.source_root)) {
-    const from = path.resolve(cwd, file)
+    const from = path.resolve(fence.cwd, file)
     const rel = path.relative(root, from)
     if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
       throw new Error(`listed source file ${file} is outside ${root}`)
+    const escape = judge(shownRelative(file, fence), await resolveLinks(from, fence), fence)
+    if (escape !== undefined) outside.push(...escapeIssues('source_root', [escape], fence))
+    files.push({ from, rel })
+  }
+  if (outside.length > 0) throw new SpecError(outside)
+  return files
+}
+
+/** source_root's files under `src/`. */
+async function writeSources(files: SourceFile[], outDir: string): Promise<void> {
+  if (files.length === 0) return
+  const srcDir = path.join(outDir, 'src')
+  await fs.mkdir(srcDir, { recursive: true })
+  for (const { from, rel } of files) {
     const target = path.join(srcDir, rel)
     await fs.mkdir(path.dirname(target), { recursive: true })
     // Like shutil.copy: follows a symlink to its content, keeps the mode.
@@ -201,30 +237,39 @@ async function writeSources(
   }
 }
 
-/** The copy entries, once each is known to exist (flytekit fails on a missing one too). */
-async function existingCopies(spec: ImageSpec, cwd: string): Promise<CopyEntry[]> {
+/**
+ * The copy entries, once each is known to exist (flytekit fails on a missing one too) and, with the requirements
+ * file and the pyproject.toml beside a lock file, to stay inside the working directory. All problems together.
+ */
+async function checkedCopies(spec: ImageSpec, fence: Fence): Promise<CopyEntry[]> {
   const entries = copyEntries(spec, new Issues())
-  const missing: SpecIssue[] = []
+  const issues: SpecIssue[] = []
   for (const entry of entries) {
-    if (!(await exists(path.resolve(cwd, entry.relPath)))) {
-      missing.push({
+    const raw = (spec.copy as string[])[entry.index] as string
+    const escapes = await copyEscapes(raw, fence)
+    issues.push(...escapeIssues(`copy[${entry.index}]`, escapes, fence))
+    if (escapes.length === 0 && !(await exists(path.resolve(fence.cwd, entry.relPath)))) {
+      issues.push({
         path: `copy[${entry.index}]`,
-        message: `${shown(entry.relPath)} does not exist (relative to ${cwd})`,
+        message: `${shown(entry.relPath)} does not exist (relative to ${fence.cwd})`,
       })
     }
   }
-  if (missing.length > 0) throw new SpecError(missing)
+  if (spec.requirements) {
+    issues.push(...escapeIssues('requirements', await requirementsEscapes(spec.requirements, fence), fence))
+  }
+  if (issues.length > 0) throw new SpecError(issues)
   return entries
 }
 
 /** Each copy entry under `copy/<path>`. */
-async function writeCopies(entries: CopyEntry[], cwd: string, outDir: string): Promise<void> {
+async function writeCopies(entries: CopyEntry[], fence: Fence, outDir: string): Promise<void> {
   for (const entry of entries) {
     await fs.mkdir(path.dirname(path.join(outDir, entry.contextPath)), { recursive: true })
     await copyTree(
-      path.resolve(cwd, entry.relPath),
+      path.resolve(fence.cwd, entry.relPath),
       path.join(outDir, entry.contextPath),
-      path.resolve(outDir),
+      { skip: path.resolve(outDir), fence },
       [],
     )
   }
@@ -232,23 +277,32 @@ async function writeCopies(entries: CopyEntry[], cwd: string, outDir: string): P
 
 /**
  * shutil.copytree / shutil.copy2 as flytekit uses them: symlinks are followed, contents, modes and modification
- * times copied. The context folder itself is skipped when it lies inside a copied folder (`copy: ['.']`), a
- * symlink loop is an error, and anything but files and folders (sockets, FIFOs) is left out.
+ * times copied. The context folder itself is skipped when it lies inside a copied folder (`copy: ['.']`), and
+ * anything but files and folders (sockets, FIFOs) is left out. checkedCopies has refused links that lead outside
+ * the working directory or to a folder holding them; should one appear meanwhile, the copy stops rather than
+ * follow it.
  */
-async function copyTree(from: string, to: string, skip: string, ancestors: string[]): Promise<void> {
-  if (path.resolve(from) === skip) return
-  const stat = await fs.stat(from)
+async function copyTree(
+  from: string,
+  to: string,
+  bounds: { skip: string; fence: Fence },
+  ancestors: string[],
+): Promise<void> {
+  if (path.resolve(from) === bounds.skip) return
+  const real = await fs.realpath(from)
+  if (!isInside(real, bounds.fence.real))
+    throw new Error(`copy: ${from} leads to ${real}, outside the working directory ${bounds.fence.cwd}`)
+  const stat = await fs.stat(real)
   if (stat.isFile()) {
-    await fs.copyFile(from, to)
+    await fs.copyFile(real, to)
     await fs.utimes(to, stat.atime, stat.mtime)
     return
   }
   if (!stat.isDirectory()) return
-  const real = await fs.realpath(from)
-  if (ancestors.includes(real)) throw new Error(`copy: ${from} is a symlink loop`)
+  if (ancestors.some((dir) => isInside(dir, real))) throw new Error(`copy: ${from} is a symlink loop`)
   await fs.mkdir(to, { recursive: true })
-  for (const name of (await fs.readdir(from)).sort()) {
-    await copyTree(path.join(from, name), path.join(to, name), skip, [...ancestors, real])
+  for (const name of (await fs.readdir(real)).sort()) {
+    await copyTree(path.join(from, name), path.join(to, name), bounds, [...ancestors, real])
   }
 }
 

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
-import { SpecError } from '../errors.js'
+import { SpecError, type SpecIssue } from '../errors.js'
 import { FormatError, pyFormat } from '../pyvalues/format.js'
 import { pyRepr } from '../pyvalues/repr.js'
 import type { ImageSpec } from '../spec/model.js'
@@ -52,14 +52,31 @@ export async function computeTag(spec: ImageSpec, cwd: string): Promise<TagResul
   if (spec.base_image !== undefined && typeof spec.base_image !== 'string') {
     overrides.base_image = (await baseTag(spec.base_image, cwd)).image
   }
-  if (spec.source_copy_mode !== undefined && spec.source_copy_mode !== 'NO_COPY') {
-    overrides.source_root = await sourceRootHash(spec, cwd)
+  // The three file digests are computed together so that every field's problem is reported, not the first.
+  const issues: SpecIssue[] = []
+  const collect = async (digest: () => Promise<string>): Promise<string | undefined> => {
+    try {
+      return await digest()
+    } catch (e) {
+      if (!(e instanceof SpecError)) throw e
+      issues.push(...e.issues)
+      return undefined
+    }
   }
-  // `if self.copy:` - an empty list is kept and hashed as [].
-  if (spec.copy !== undefined && spec.copy.length > 0) {
-    overrides.copy = await digestOrSpecError('copy', () => copyDigest(spec.copy as string[], cwd))
-  }
-  if (spec.requirements) overrides.requirements = await requirementsHash(spec.requirements, cwd)
+  const [sourceRoot, copy, requirements] = await Promise.all([
+    spec.source_copy_mode !== undefined && spec.source_copy_mode !== 'NO_COPY'
+      ? collect(() => sourceRootHash(spec, cwd))
+      : undefined,
+    // `if self.copy:` - an empty list is kept and hashed as [].
+    spec.copy !== undefined && spec.copy.length > 0
+      ? collect(() => digestOrSpecError('copy', () => copyDigest(spec.copy as string[], cwd)))
+      : undefined,
+    spec.requirements ? collect(() => requirementsHash(spec.requirements as string, cwd)) : undefined,
+  ])
+  if (issues.length > 0) throw new SpecError(issues)
+  if (sourceRoot !== undefined) overrides.source_root = sourceRoot
+  if (copy !== undefined) overrides.copy = copy
+  if (requirements !== undefined) overrides.requirements = requirements
   const hashInput = pyRepr(specDict(spec, overrides))
   const hash = md5UrlSafe(hashInput).replaceAll('-', '_')
   const tag = spec.tag_format ? formatTag(spec.tag_format, hash) : hash
@@ -105,8 +122,10 @@ async function sourceRootHash(spec: ImageSpec, cwd: string): Promise<string> {
 
 async function requirementsHash(file: string, cwd: string): Promise<string> {
   try {
-    return await requirementsDigest(path.resolve(cwd, file))
+    return await requirementsDigest(file, cwd)
   } catch (e) {
+    // A link out of the working directory is refused as such, not as an unreadable file.
+    if (e instanceof SpecError) throw e
     const code = (e as NodeJS.ErrnoException).code
     const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : 'cannot be read'
     throw specError('requirements', `file '${relativeToCwd(file, cwd)}' ${why} (relative to ${cwd})`)
