@@ -36593,9 +36593,19 @@ async function attemptOnce(method, url, init, options) {
             signal: AbortSignal.timeout(options.timeoutMs),
         });
         const body = method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await res.arrayBuffer());
-        // Only method, URL and status: headers may carry a bearer token or basic credentials.
-        options.logger.debug(`${method} ${url} -> ${res.status} (${Date.now() - started} ms)`);
-        return { status: res.status, statusText: res.statusText, headers: res.headers, body };
+        const finalUrl = res.url || url;
+        // Only method, URL, status and a redirect's host: headers may carry a bearer token or basic credentials, and
+        // a redirect's path and query may carry a signed URL.
+        const via = res.redirected ? `, redirected to ${hostOf(finalUrl)}` : '';
+        options.logger.debug(`${method} ${url} -> ${res.status}${via} (${Date.now() - started} ms)`);
+        return {
+            status: res.status,
+            statusText: res.statusText,
+            headers: res.headers,
+            body,
+            url: finalUrl,
+            redirected: res.redirected,
+        };
     }
     catch (err) {
         const failure = toNetworkFailure(url, err, options.timeoutMs);
@@ -36688,6 +36698,15 @@ function registryErrorDetail(body) {
         return undefined; // an HTML error page says nothing useful on one line
     return firstLine(text);
 }
+/** The `host[:port]` of a URL, or the text itself when it is not one; never a path or query. */
+function hostOf(url) {
+    try {
+        return new URL(url).host;
+    }
+    catch {
+        return url;
+    }
+}
 function firstLine(text) {
     return (text.split('\n')[0] ?? '').slice(0, 200);
 }
@@ -36735,7 +36754,8 @@ async function answerChallenge(header, repository, credentials, http) {
         if (!creds)
             return { ok: false, failure: { kind: 'no-credentials', scheme: 'basic' } };
         const password = creds.kind === 'basic' ? creds.password : creds.token;
-        return { ok: true, authorization: basicAuthorization(creds.username, password) };
+        // Basic credentials are only judged by the registry's next answer; the caller sees whether they worked.
+        return { ok: true, authorization: basicAuthorization(creds.username, password), withCredentials: true };
     }
     return { ok: false, failure: { kind: 'bad-challenge', header } };
 }
@@ -36767,7 +36787,7 @@ async function fetchToken(challenge, repository, creds, http) {
     const token = tokenFrom(response.body);
     if (!token)
         return { ok: false, failure: { kind: 'token-missing', realm } };
-    return { ok: true, authorization: `Bearer ${token}`, token };
+    return { ok: true, authorization: `Bearer ${token}`, token, withCredentials: creds !== undefined };
 }
 function tokenGet(realm, service, scope, creds, http) {
     const url = new URL(realm);
@@ -36791,6 +36811,44 @@ function refreshTokenGrant(realm, service, scope, creds, http) {
         form.set('service', service);
     return request('POST', realm, { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() }, http);
 }
+/**
+ * The actions a bearer token grants on one resource, read from the `access` claim of a JWT token (docker's token
+ * spec: `[{type: "repository", name: "ns/app", actions: ["pull"]}]`). Undefined when the token is not a JWT with
+ * a readable payload: then nothing is known about the grant. The signature is not checked: the registry checks
+ * it; this only reads what the token service says it granted.
+ */
+function grantedActions(token, type, name) {
+    const parts = token.split('.');
+    if (parts.length !== 3 || !parts[1])
+        return undefined;
+    let claims;
+    try {
+        claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    }
+    catch {
+        return undefined;
+    }
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
+        return undefined;
+    const access = claims.access;
+    // No `access` claim is a token that grants nothing (docker's token spec), not an unknown grant.
+    if (access === undefined || access === null)
+        return [];
+    if (!Array.isArray(access))
+        return undefined;
+    const actions = new Set();
+    for (const entry of access) {
+        if (typeof entry !== 'object' || entry === null)
+            continue;
+        const e = entry;
+        if (e.type !== type || e.name !== name || !Array.isArray(e.actions))
+            continue;
+        for (const a of e.actions)
+            if (typeof a === 'string')
+                actions.add(a);
+    }
+    return [...actions];
+}
 function tokenFrom(body) {
     try {
         const parsed = JSON.parse(body.toString('utf8'));
@@ -36807,9 +36865,18 @@ function tokenFrom(body) {
  * "Is this tag already in the registry?" answered over the OCI distribution API with one HEAD request (plus the
  * auth handshake), so a cache hit costs tens of milliseconds and no docker process.
  *
- * The check fails closed: only a 404 means "not there". Any other failure (rejected credentials, 5xx, network,
- * TLS, timeout) is an error, because treating an unknown answer as "exists" would skip the build and ship an
- * image that was never pushed.
+ * The check fails closed. "Exists" needs a manifest: a 200 whose Content-Type is one of the manifest types the
+ * check asked for, with a digest the check can stand behind. A HEAD vouches for one when it carries that
+ * Content-Type and a `Docker-Content-Digest: sha256:<64 hex>` (the evidence containerd's resolver, and so
+ * buildx, accept: a proxy or login page does not invent both); otherwise the manifest is fetched, its shape
+ * checked, and its sha256 compared with the header (or used when there is none). Anything else (HTML from a
+ * proxy or captive portal, a body that is not a manifest, a digest that does not match) is an error, because
+ * treating it as "exists" would skip the build and report a digest that names no image.
+ *
+ * "Missing" is a 404, and one Docker Hub special case: Hub answers 401 insufficient_scope, not 404, for a
+ * repository that does not exist yet. That 401 is read as "missing" only when the login was accepted, the token
+ * grants no pull, and Hub's repository API says 404 (see dockerHubSaysMissing). Any other failure (rejected
+ * credentials, 5xx, network, TLS, timeout) is an error too.
  */
 
 
@@ -36817,21 +36884,35 @@ function tokenFrom(body) {
 
 
 
+/** docker.io; `index.docker.io` and `registry-1.docker.io` are read as docker.io by parseReference. */
+const DOCKER_HUB_API = { registries: [registry_reference/* DOCKER_HUB */.Xb], apiUrl: 'https://hub.docker.com' };
 /** The registry check failed: the answer is unknown, so neither "exists" nor "missing" may be assumed. */
 class RegistryCheckError extends errors/* ActionError */.lZ {
     name = 'RegistryCheckError';
 }
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
+/** The manifest types asked for, with the words the errors use for them. */
+const MANIFEST_TYPES = new Map([
+    [OCI_INDEX, 'OCI image index'],
+    [OCI_MANIFEST, 'OCI image manifest'],
+    [DOCKER_LIST, 'Docker manifest list'],
+    [DOCKER_V2, 'Docker image manifest v2'],
+]);
+/** Types whose body lists other manifests (`manifests`), as opposed to one image (`config` and `layers`). */
+const INDEX_TYPES = new Set([OCI_INDEX, DOCKER_LIST]);
 /**
  * Every manifest type an image may be stored as. Without all four, distribution 2.8 converts an OCI or
  * multi-platform image to the legacy schema 1 on the fly and reports the digest of that conversion instead.
  */
-const MANIFEST_ACCEPT = [
-    'application/vnd.oci.image.index.v1+json',
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
+const MANIFEST_ACCEPT = [...MANIFEST_TYPES.keys()].join(', ');
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const MISSING = { exists: false };
+/** The end of every error about an answer that is not a manifest: what it means and where to look. */
+const NEVER_EXISTS = 'an answer that is not a verified image manifest is never taken as "exists": check the registry host in the ' +
+    "image reference, and that no proxy or login page (captive portal) answers in the registry's place";
 async function checkImage(ref, options = {}) {
     const image = typeof ref === 'string' ? (0,registry_reference/* parseReference */.F2)(ref) : ref;
     const session = new CheckSession(image, options);
@@ -36855,6 +36936,9 @@ class CheckSession {
     credentialsLoaded = false;
     secrets = [];
     headers = { Accept: MANIFEST_ACCEPT };
+    /** The answer to the registry's challenge, once there was one. */
+    grant;
+    dockerHub;
     constructor(image, options) {
         this.image = image;
         this.options = options;
@@ -36869,21 +36953,58 @@ class CheckSession {
         const base = registryBaseUrl(image.registry, options.insecureRegistries);
         this.url = `${base}/v2/${image.repository}/manifests/${reference}`;
         this.display = (0,registry_reference/* formatReference */.FH)(image);
+        this.dockerHub = options.dockerHub ?? DOCKER_HUB_API;
     }
     async run() {
         const head = await this.send('HEAD');
         if (head.status === 404)
-            return { exists: false };
-        const digest = head.status === 200 ? (head.headers.get('docker-content-digest') ?? '') : '';
-        if (DIGEST.test(digest))
-            return { exists: true, digest };
-        // HEAD carries no body: repeat as GET to compute a missing digest, or to read the registry's error message.
+            return MISSING;
+        if (head.status === 401 && (await this.dockerHubSaysMissing(head)))
+            return MISSING;
+        const vouched = headEvidence(head);
+        if (vouched)
+            return this.found(vouched);
+        // HEAD carries no body: GET the manifest to verify it, or to read the registry's own words on a failure.
         const full = await this.send('GET');
         if (full.status === 404)
-            return { exists: false };
+            return MISSING;
         if (full.status === 200)
-            return { exists: true, digest: digestOf(full) };
-        throw this.statusError(full);
+            return this.found(this.verifiedDigest(full));
+        if (full.status >= 400)
+            throw this.statusError(full);
+        throw this.notManifest(full, 'a manifest comes with 200 OK');
+    }
+    /** A digest reference must come back as itself: anything else is another manifest, not the one asked for. */
+    found(digest) {
+        if (this.image.digest !== undefined && digest !== this.image.digest) {
+            throw this.fail(`${this.image.registry} answered with the manifest ${digest}, not the requested ${this.image.digest}; a manifest other than the one asked for is never taken as "exists": check the registry host in the image reference`);
+        }
+        return { exists: true, digest };
+    }
+    /** The digest of a fetched manifest, after checking that it is one and that its bytes are what was named. */
+    verifiedDigest(res) {
+        const type = mediaTypeOf(res);
+        const kind = MANIFEST_TYPES.get(type);
+        if (kind === undefined) {
+            const asked = [...MANIFEST_TYPES.values()].join(', ');
+            throw this.notManifest(res, `that is not one of the manifest types asked for (${asked})`);
+        }
+        if (res.body.length === 0)
+            throw this.notManifest(res, `the body is empty, so there is no ${kind}`);
+        const shape = manifestShapeProblem(res.body, type);
+        if (shape)
+            throw this.notManifest(res, `the body is not a valid ${kind}: ${shape}`);
+        const computed = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
+        const header = res.headers.get('docker-content-digest');
+        if (header === null)
+            return computed;
+        if (!DIGEST.test(header)) {
+            throw this.notManifest(res, `its Docker-Content-Digest "${sanitize(header, 100)}" is not sha256:<64 hex digits>, so the body cannot be verified against it`);
+        }
+        if (header !== computed) {
+            throw this.notManifest(res, `its Docker-Content-Digest ${header} does not match the body, whose sha256 is ${computed}`);
+        }
+        return computed;
     }
     /** Sends the manifest request, answering one authentication challenge on the way. */
     async send(method) {
@@ -36896,6 +37017,7 @@ class CheckSession {
             throw this.authError(auth.failure);
         if (auth.token)
             this.secrets.push(auth.token);
+        this.grant = auth;
         this.headers.Authorization = auth.authorization;
         return this.sendOnce(method);
     }
@@ -36924,12 +37046,92 @@ class CheckSession {
         }
         return this.credentials;
     }
+    /**
+     * Docker Hub answers 401 insufficient_scope both for a repository that does not exist yet and for one the
+     * account may not read. It is read as "missing" only when every sign agrees: the host is Docker Hub, the token
+     * service accepted the credentials (a wrong password fails there, before this), the registry says the token's
+     * scope is insufficient (not that the token is bad), the token itself grants no pull on the repository, and
+     * Hub's repository API answers 404 for it. Hub's API is asked without credentials: a private repository the
+     * account cannot read is hidden from it as well, and then the push that follows fails with "denied".
+     * False when the signs do not apply (the 401 is then reported as usual); throws when they apply but Hub's API
+     * says the repository exists, or cannot tell.
+     */
+    async dockerHubSaysMissing(res) {
+        const hub = this.dockerHub.registries.map(registry_reference/* normaliseRegistry */.Me);
+        const token = this.grant?.withCredentials ? this.grant.token : undefined;
+        if (!hub.includes((0,registry_reference/* normaliseRegistry */.Me)(this.image.registry)) || token === undefined)
+            return false;
+        if (!insufficientScope(res))
+            return false;
+        const actions = grantedActions(token, 'repository', this.image.repository);
+        if (actions === undefined || actions.includes('pull'))
+            return false;
+        const [namespace, name, ...rest] = this.image.repository.split('/');
+        if (!namespace || !name || rest.length > 0)
+            return false;
+        const refused = `Docker Hub accepted the login but grants it no pull on ${this.image.repository} (401 insufficient_scope)`;
+        const lookup = await this.hubRepository(namespace, name);
+        if (lookup.kind === 'missing') {
+            this.http.logger.info(`${refused}, and Hub's repository API does not know ${this.image.repository}: it does not exist yet, so ${this.display} is not in the registry`);
+            return true;
+        }
+        if (lookup.kind === 'exists') {
+            throw this.fail(`${refused}, and Hub's repository API shows that ${this.image.repository} exists: the account may not read it. Grant the account pull (read) access to ${this.image.repository} (or use an access token with read scope), or check the repository name`);
+        }
+        throw this.fail(`${refused}, which is how Hub answers both for a repository that does not exist yet and for one the account may not read; its repository API (${lookup.url}) could not tell which: ${lookup.reason}. Retry the job; an unanswered check is never taken as "not in the registry" or "exists"`);
+    }
+    /** Hub's own answer to "is there a repository <namespace>/<name>?", asked anonymously. */
+    async hubRepository(namespace, name) {
+        const base = this.dockerHub.apiUrl.replace(/\/+$/, '');
+        const url = `${base}/v2/namespaces/${encodeURIComponent(namespace)}/repositories/${encodeURIComponent(name)}`;
+        let res;
+        try {
+            res = await request('GET', url, { headers: { Accept: 'application/json' } }, this.http);
+        }
+        catch (err) {
+            if (!(err instanceof NetworkFailure))
+                throw err;
+            return { kind: 'unknown', url, reason: networkAdvice(err, hostOf(url)) };
+        }
+        // Only Hub's own JSON counts: a redirect or a page from a proxy in between says nothing about the repository.
+        const json = !res.redirected && isJsonObject(res.body);
+        if (json && res.status === 404)
+            return { kind: 'missing' };
+        if (json && res.status === 200)
+            return { kind: 'exists' };
+        const detail = registryErrorDetail(res.body);
+        const via = res.redirected ? ` after a redirect to ${hostOf(res.url)}` : '';
+        return {
+            kind: 'unknown',
+            url,
+            reason: `it answered ${res.status}${via}${detail ? ` (${sanitize(detail, 200)})` : json ? '' : ' without JSON'}`,
+        };
+    }
     statusError(res) {
         const detail = registryErrorDetail(res.body);
-        const said = `${this.image.registry} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${detail ? ` (${detail})` : ''}`;
-        return this.fail(`${said}; ${this.statusAdvice(res.status)}`);
+        const via = res.redirected ? ` after a redirect to ${hostOf(res.url)}` : '';
+        const said = `${this.image.registry} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${via}${detail ? ` (${sanitize(detail, 200)})` : ''}`;
+        return this.fail(`${said}; ${this.statusAdvice(res)}`);
     }
-    statusAdvice(status) {
+    /**
+     * What the GET that should have returned the manifest got instead: status, redirect (host only: a redirect's
+     * path may be a signed URL), Content-Type and the first bytes made printable.
+     */
+    notManifest(res, problem) {
+        const status = `${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+        const via = res.redirected ? ` after a redirect to ${hostOf(res.url)},` : '';
+        const rawType = res.headers.get('content-type');
+        const type = rawType ? `Content-Type ${sanitize(rawType, 100)}` : 'no Content-Type';
+        const body = res.body.length === 0
+            ? 'an empty body'
+            : `${res.body.length} bytes starting "${sanitize(res.body.subarray(0, 400).toString('utf8'), 80)}"`;
+        return this.fail(`${this.image.registry} answered GET ${status}${via} with ${type} and ${body}: ${problem}; ${NEVER_EXISTS}`);
+    }
+    statusAdvice(res) {
+        const { status } = res;
+        if (status === 401 && this.grant?.withCredentials && insufficientScope(res)) {
+            return `the login to ${this.image.registry} was accepted, but it may not pull ${this.image.repository} (the registry answered insufficient_scope): grant the account pull (read) access to the repository, or check the repository name`;
+        }
         if (status === 401) {
             return this.credentials
                 ? `the credentials for ${this.image.registry} were rejected: check the registry login inputs (e.g. 'username' and 'password', or the cloud role / service account) and that they may pull ${this.image.repository}`
@@ -36974,18 +37176,76 @@ class CheckSession {
         return out;
     }
 }
-/** The digest of a manifest is the sha256 of its exact bytes, which is what the registry would have reported. */
-function digestOf(res) {
-    const header = res.headers.get('docker-content-digest') ?? '';
-    return DIGEST.test(header) ? header : `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
+/**
+ * The digest a HEAD answer vouches for, or undefined when it does not: it must be a 200 with one of the manifest
+ * types asked for and a sha256 digest header. A HEAD has no body to check, so both headers are required.
+ */
+function headEvidence(res) {
+    if (res.status !== 200 || !MANIFEST_TYPES.has(mediaTypeOf(res)))
+        return undefined;
+    const digest = res.headers.get('docker-content-digest') ?? '';
+    return DIGEST.test(digest) ? digest : undefined;
 }
-function hostOf(url) {
+/** The Content-Type without parameters, lower-cased. */
+function mediaTypeOf(res) {
+    return (res.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+/**
+ * Why a body served as `type` is not a manifest of that type, or undefined when it is one: JSON, schemaVersion 2,
+ * a `mediaType` (when present) that agrees with the Content-Type, and the fields the type requires.
+ */
+function manifestShapeProblem(body, type) {
+    let parsed;
     try {
-        return new URL(url).host;
+        parsed = JSON.parse(body.toString('utf8'));
     }
     catch {
-        return url;
+        return 'it is not JSON';
     }
+    if (!isObject(parsed))
+        return 'it is not a JSON object';
+    if (parsed.schemaVersion !== 2) {
+        return `its schemaVersion is ${sanitize(JSON.stringify(parsed.schemaVersion) ?? 'missing', 40)}, not 2`;
+    }
+    if (parsed.mediaType !== undefined && parsed.mediaType !== type) {
+        return `its mediaType is ${sanitize(JSON.stringify(parsed.mediaType), 100)}`;
+    }
+    if (INDEX_TYPES.has(type))
+        return Array.isArray(parsed.manifests) ? undefined : "it has no 'manifests' list";
+    if (!isObject(parsed.config))
+        return "it has no 'config' descriptor";
+    if (!Array.isArray(parsed.layers))
+        return "it has no 'layers' list";
+    return undefined;
+}
+function isObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+function isJsonObject(body) {
+    try {
+        return isObject(JSON.parse(body.toString('utf8')));
+    }
+    catch {
+        return false;
+    }
+}
+/** Whether a 401 says the token is valid but its scope is too narrow (RFC 6750), rather than that it is bad. */
+function insufficientScope(res) {
+    const challenges = parseChallenges(res.headers.get('www-authenticate') ?? '');
+    return challenges.some((c) => c.scheme === 'bearer' && c.params.error === 'insufficient_scope');
+}
+/**
+ * Text from an answer made safe to print in a job log: whitespace runs (line breaks included) become one space,
+ * control, formatting (e.g. bidi overrides) and unassigned characters become '?', and it is cut to `max`
+ * characters. With no line break left, nothing in it can start a workflow command.
+ */
+function sanitize(text, max) {
+    const flat = text
+        .replace(/\s+/g, ' ')
+        .replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cn}]/gu, '?')
+        .trim();
+    const chars = Array.from(flat);
+    return chars.length > max ? `${chars.slice(0, max).join('')}...` : flat;
 }
 
 ;// CONCATENATED MODULE: ./src/connections/ecr.ts
@@ -55456,7 +55716,7 @@ class DistributionClient {
             return undefined;
         if (res.status !== 200)
             throw this.statusError(res, `read the manifest ${repository}@${reference}`);
-        const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() || mediaTypeOf(res.body);
+        const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() || distribution_mediaTypeOf(res.body);
         const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
         return { body: res.body, mediaType, digest };
     }
@@ -55550,7 +55810,7 @@ class DistributionClient {
         return new errors/* ActionError */.lZ(`${message}.`);
     }
 }
-function mediaTypeOf(body) {
+function distribution_mediaTypeOf(body) {
     try {
         const parsed = JSON.parse(body.toString('utf8'));
         if (typeof parsed.mediaType === 'string')

@@ -3,17 +3,21 @@ import { join } from 'node:path'
 
 import { afterAll, afterEach, describe, expect, jest, test } from '@jest/globals'
 
+import { grantedActions } from '../../src/registry/challenge.js'
 import {
   checkImage,
+  DOCKER_HUB_API,
   MANIFEST_ACCEPT,
   RegistryCheckError,
   type CheckImageOptions,
 } from '../../src/registry/check.js'
+import { MemoryLogger } from '../../src/log.js'
 import { fakeExec, failed, ok } from '../support/fake-exec.js'
 import {
   closedPort,
   digestOf,
   DOCKER_V2,
+  FakeHubApi,
   FakeRegistry,
   manifestBody,
   OCI_INDEX,
@@ -23,7 +27,7 @@ import {
 import { basicAuth, dockerConfigDir, TempDirs } from '../support/temp-dirs.js'
 
 const dirs = new TempDirs()
-const registries: FakeRegistry[] = []
+const registries: { close(): Promise<void> }[] = []
 const PASSWORD = 's3cret-pa55word'
 
 async function registry(auth?: FakeAuth): Promise<FakeRegistry> {
@@ -468,5 +472,205 @@ describe('logging', () => {
     expect(lines).not.toContain(PASSWORD)
     expect(lines).not.toContain(basicAuth('ci', PASSWORD))
     for (const token of reg.issuedTokens) expect(lines).not.toContain(token)
+  })
+})
+
+describe('Docker Hub: 401 insufficient_scope for a repository that does not exist yet', () => {
+  const login = { kind: 'basic' as const, username: 'ci', password: PASSWORD }
+
+  /** A registry answering like Docker Hub, its repository API on another loopback server, both as Docker Hub. */
+  async function dockerHub(denied: string[] = []) {
+    const reg = await registry({ scheme: 'bearer', users: { ci: PASSWORD }, dockerHub: { denied } })
+    const api = await FakeHubApi.start(reg)
+    registries.push(api)
+    const logger = new MemoryLogger()
+    const options = { dockerHub: { registries: [reg.host], apiUrl: api.url }, logger, ...fastRetry() }
+    return { reg, api, logger, options }
+  }
+
+  test('defaults to docker.io and hub.docker.com', () => {
+    expect(DOCKER_HUB_API).toEqual({ registries: ['docker.io'], apiUrl: 'https://hub.docker.com' })
+  })
+
+  test('a repository Hub does not know is "not in the registry", with the login accepted', async () => {
+    const { reg, api, logger, options } = await dockerHub()
+    reg.put('ci/other', 'v1', manifestBody(DOCKER_V2))
+
+    await expect(checkImage(`${reg.host}/ci/newapp:v1`, { ...options, credentials: login })).resolves.toEqual(
+      {
+        exists: false,
+      },
+    )
+    // The registry refused with insufficient_scope, as Docker Hub does, rather than answering 404.
+    const manifest = reg.manifestRequests()
+    expect(manifest.map((r) => r.method)).toEqual(['HEAD', 'HEAD'])
+    expect(api.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /v2/namespaces/ci/repositories/newapp',
+    ])
+    // Hub's API is asked without the registry credentials or token.
+    expect(api.requests[0]?.headers.authorization).toBeUndefined()
+    expect(logger.lines).toContain(
+      `info: Docker Hub accepted the login but grants it no pull on ci/newapp (401 insufficient_scope), and Hub's repository API does not know ci/newapp: it does not exist yet, so ${reg.host}/ci/newapp:v1 is not in the registry`,
+    )
+  })
+
+  test('an existing repository and tag exist, without asking the repository API', async () => {
+    const { reg, api, options } = await dockerHub()
+    const digest = reg.put('ci/app', 'v1', manifestBody(DOCKER_V2))
+
+    await expect(checkImage(`${reg.host}/ci/app:v1`, { ...options, credentials: login })).resolves.toEqual({
+      exists: true,
+      digest,
+    })
+    expect(api.requests).toEqual([])
+  })
+
+  test('a missing tag of an existing repository is the plain 404', async () => {
+    const { reg, api, options } = await dockerHub()
+    reg.put('ci/app', 'v1', manifestBody(DOCKER_V2))
+
+    await expect(checkImage(`${reg.host}/ci/app:v2`, { ...options, credentials: login })).resolves.toEqual({
+      exists: false,
+    })
+    expect(api.requests).toEqual([])
+  })
+
+  test('a wrong password stays a failure, and the repository API is not asked', async () => {
+    const { reg, api, options } = await dockerHub()
+    const err = await checkError(
+      checkImage(`${reg.host}/ci/newapp:v1`, {
+        ...options,
+        credentials: { ...login, password: 'wrong-one' },
+      }),
+    )
+
+    expect(err.message).toContain('incorrect username or password')
+    expect(err.message).toContain('check the registry login inputs')
+    expect(api.requests).toEqual([])
+  })
+
+  test('without credentials (an anonymous token) a refusal stays a failure', async () => {
+    const reg = await registry({ scheme: 'bearer', anonymousPull: true, dockerHub: {} })
+    const api = await FakeHubApi.start(reg)
+    registries.push(api)
+
+    const err = await checkError(
+      checkImage(`${reg.host}/ci/newapp:v1`, { dockerHub: { registries: [reg.host], apiUrl: api.url } }),
+    )
+
+    expect(err.message).toContain('answered 401 Unauthorized (UNAUTHORIZED: authentication required)')
+    expect(err.message).toContain('no credentials for')
+    expect(api.requests).toEqual([])
+  })
+
+  test('a repository Hub knows but the account may not pull is "not allowed", a failure', async () => {
+    const { reg, api, options } = await dockerHub(['team/private'])
+    reg.put('team/private', 'v1', manifestBody(DOCKER_V2))
+
+    const err = await checkError(
+      checkImage(`${reg.host}/team/private:v1`, { ...options, credentials: login }),
+    )
+
+    expect(err.message).toBe(
+      `Could not check whether ${reg.host}/team/private:v1 exists: Docker Hub accepted the login but grants it no ` +
+        "pull on team/private (401 insufficient_scope), and Hub's repository API shows that team/private exists: " +
+        'the account may not read it. Grant the account pull (read) access to team/private (or use an access ' +
+        'token with read scope), or check the repository name.',
+    )
+    expect(api.requests).toHaveLength(1)
+  })
+
+  test.each([
+    ['a 500', { status: 500, body: '{"message":"internal error"}' }, 'it answered 500 (internal error)'],
+    [
+      "a 404 page that is not Hub's JSON",
+      { status: 404, body: '<html>not found</html>', contentType: 'text/html' },
+      'it answered 404 without JSON',
+    ],
+  ])('when the repository API answers %s the check fails', async (_name, answer, said) => {
+    const { reg, api, options } = await dockerHub()
+    api.override = answer
+
+    const err = await checkError(checkImage(`${reg.host}/ci/newapp:v1`, { ...options, credentials: login }))
+
+    expect(err.message).toContain(
+      'which is how Hub answers both for a repository that does not exist yet and for one the account may not read',
+    )
+    expect(err.message).toContain(
+      `its repository API (${api.url}/v2/namespaces/ci/repositories/newapp) could not tell which: ${said}`,
+    )
+  })
+
+  test.each([
+    ['a token that grants pull', 'ci/app', ',error="insufficient_scope"'],
+    ['a 401 that does not say insufficient_scope', 'ci/newapp', ''],
+  ])('%s: the refusal stays a failure and the repository API is not asked', async (_name, repo, error) => {
+    const { reg, api, options } = await dockerHub()
+    reg.put('ci/app', 'v1', manifestBody(DOCKER_V2))
+    const refusal = {
+      status: 401,
+      headers: {
+        'WWW-Authenticate': `Bearer realm="http://${reg.host}/token",service="fake-registry"${error}`,
+      },
+      body: JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }),
+    }
+    reg.failNext('pass', refusal, refusal)
+
+    const err = await checkError(checkImage(`${reg.host}/${repo}:v1`, { ...options, credentials: login }))
+
+    expect(err.message).toContain('answered 401 Unauthorized (UNAUTHORIZED: authentication required)')
+    expect(api.requests).toEqual([])
+  })
+
+  test('the repository API unreachable is a failure, not "missing"', async () => {
+    const { reg, options } = await dockerHub()
+    const port = await closedPort()
+
+    const err = await checkError(
+      checkImage(`${reg.host}/ci/newapp:v1`, {
+        ...options,
+        dockerHub: { registries: [reg.host], apiUrl: `http://127.0.0.1:${port}` },
+        credentials: login,
+      }),
+    )
+
+    expect(err.message).toContain('could not tell which: the connection to 127.0.0.1')
+    expect(err.message).toContain('ECONNREFUSED')
+  })
+
+  test('the same answers from a registry that is not Docker Hub stay a failure, naming the scope', async () => {
+    const { reg, api } = await dockerHub()
+
+    const err = await checkError(
+      checkImage(`${reg.host}/ci/newapp:v1`, { credentials: login, ...fastRetry() }),
+    )
+
+    expect(err.message).toContain(
+      `the login to ${reg.host} was accepted, but it may not pull ci/newapp (the registry answered insufficient_scope)`,
+    )
+    expect(api.requests).toEqual([])
+  })
+})
+
+describe('grantedActions reads the access claim of a JWT', () => {
+  const token = (claims: unknown) =>
+    `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`
+
+  test.each([
+    ['pull and push', [{ type: 'repository', name: 'ci/app', actions: ['pull', 'push'] }], ['pull', 'push']],
+    ['nothing for a missing repository', [{ type: 'repository', name: 'ci/app', actions: [] }], []],
+    [
+      'nothing when only another repository is granted',
+      [{ type: 'repository', name: 'ci/x', actions: ['pull'] }],
+      [],
+    ],
+  ])('%s', (_name, access, expected) => {
+    expect(grantedActions(token({ access }), 'repository', 'ci/app')).toEqual(expected)
+  })
+
+  test('a JWT without an access claim grants nothing; an opaque token is unknown', () => {
+    expect(grantedActions(token({ sub: 'ci' }), 'repository', 'ci/app')).toEqual([])
+    expect(grantedActions('tok-0123456789abcdef', 'repository', 'ci/app')).toBeUndefined()
+    expect(grantedActions('a.!!!not-base64-json!!!.c', 'repository', 'ci/app')).toBeUndefined()
   })
 })

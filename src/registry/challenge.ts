@@ -19,7 +19,15 @@ export type AuthFailure =
   | { kind: 'network'; failure: NetworkFailure; realm: string }
 
 export type AuthOutcome =
-  { ok: true; authorization: string; token?: string } | { ok: false; failure: AuthFailure }
+  | {
+      ok: true
+      authorization: string
+      /** The bearer token, when the challenge asked for one. */
+      token?: string
+      /** Whether credentials were sent and accepted (a login that works), rather than an anonymous grant. */
+      withCredentials: boolean
+    }
+  | { ok: false; failure: AuthFailure }
 
 /** Client id docker sends when exchanging a refresh token; some token servers require one. */
 const CLIENT_ID = 'imagespec-action'
@@ -69,7 +77,8 @@ export async function answerChallenge(
     const creds = await credentials()
     if (!creds) return { ok: false, failure: { kind: 'no-credentials', scheme: 'basic' } }
     const password = creds.kind === 'basic' ? creds.password : creds.token
-    return { ok: true, authorization: basicAuthorization(creds.username, password) }
+    // Basic credentials are only judged by the registry's next answer; the caller sees whether they worked.
+    return { ok: true, authorization: basicAuthorization(creds.username, password), withCredentials: true }
   }
   return { ok: false, failure: { kind: 'bad-challenge', header } }
 }
@@ -104,7 +113,7 @@ async function fetchToken(
   }
   const token = tokenFrom(response.body)
   if (!token) return { ok: false, failure: { kind: 'token-missing', realm } }
-  return { ok: true, authorization: `Bearer ${token}`, token }
+  return { ok: true, authorization: `Bearer ${token}`, token, withCredentials: creds !== undefined }
 }
 
 function tokenGet(
@@ -143,6 +152,36 @@ function refreshTokenGrant(
     { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() },
     http,
   )
+}
+
+/**
+ * The actions a bearer token grants on one resource, read from the `access` claim of a JWT token (docker's token
+ * spec: `[{type: "repository", name: "ns/app", actions: ["pull"]}]`). Undefined when the token is not a JWT with
+ * a readable payload: then nothing is known about the grant. The signature is not checked: the registry checks
+ * it; this only reads what the token service says it granted.
+ */
+export function grantedActions(token: string, type: string, name: string): string[] | undefined {
+  const parts = token.split('.')
+  if (parts.length !== 3 || !parts[1]) return undefined
+  let claims: unknown
+  try {
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return undefined
+  const access = (claims as { access?: unknown }).access
+  // No `access` claim is a token that grants nothing (docker's token spec), not an unknown grant.
+  if (access === undefined || access === null) return []
+  if (!Array.isArray(access)) return undefined
+  const actions = new Set<string>()
+  for (const entry of access as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) continue
+    const e = entry as { type?: unknown; name?: unknown; actions?: unknown }
+    if (e.type !== type || e.name !== name || !Array.isArray(e.actions)) continue
+    for (const a of e.actions) if (typeof a === 'string') actions.add(a)
+  }
+  return [...actions]
 }
 
 function tokenFrom(body: Buffer): string | undefined {

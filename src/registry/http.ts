@@ -30,6 +30,10 @@ export interface RegistryResponse {
   statusText: string
   headers: Headers
   body: Buffer
+  /** The URL that answered: the request's own, or where redirects (followed by fetch) ended. */
+  url: string
+  /** Whether fetch followed one or more redirects to get this answer. */
+  redirected: boolean
 }
 
 /** A request that never got a response: DNS, refused connection, TLS, timeout. */
@@ -98,9 +102,19 @@ async function attemptOnce(
       signal: AbortSignal.timeout(options.timeoutMs),
     })
     const body = method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await res.arrayBuffer())
-    // Only method, URL and status: headers may carry a bearer token or basic credentials.
-    options.logger.debug(`${method} ${url} -> ${res.status} (${Date.now() - started} ms)`)
-    return { status: res.status, statusText: res.statusText, headers: res.headers, body }
+    const finalUrl = res.url || url
+    // Only method, URL, status and a redirect's host: headers may carry a bearer token or basic credentials, and
+    // a redirect's path and query may carry a signed URL.
+    const via = res.redirected ? `, redirected to ${hostOf(finalUrl)}` : ''
+    options.logger.debug(`${method} ${url} -> ${res.status}${via} (${Date.now() - started} ms)`)
+    return {
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+      body,
+      url: finalUrl,
+      redirected: res.redirected,
+    }
   } catch (err) {
     const failure = toNetworkFailure(url, err, options.timeoutMs)
     options.logger.debug(`${method} ${url} -> ${failure.code} (${Date.now() - started} ms)`)
@@ -214,6 +228,15 @@ export function registryErrorDetail(body: Buffer): string | undefined {
   }
   if (text.startsWith('<')) return undefined // an HTML error page says nothing useful on one line
   return firstLine(text)
+}
+
+/** The `host[:port]` of a URL, or the text itself when it is not one; never a path or query. */
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host
+  } catch {
+    return url
+  }
 }
 
 function firstLine(text: string): string {
