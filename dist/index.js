@@ -36278,7 +36278,7 @@ function isNotFound(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8722);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9127);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(14);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6814);
 /* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3519);
 
@@ -36372,7 +36372,7 @@ class BufferedLogger {
 
 /***/ }),
 
-/***/ 9127:
+/***/ 14:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36396,7 +36396,10 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 var actions_logger = __nccwpck_require__(442);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3919);
+// EXTERNAL MODULE: ./src/plan/reference.ts
+var reference = __nccwpck_require__(3845);
 ;// CONCATENATED MODULE: ./src/registry/hosts.ts
+
 
 const DOCKER_HUB_HOSTS = new Set([
     'docker.io',
@@ -36421,6 +36424,9 @@ function parseRegistry(registry) {
 }
 /** Splits `[scheme://]host[/path][/]` into a lower-cased host and a path without outer slashes. */
 function splitRegistry(registry) {
+    // Said without the value: a `user:password@` in it is not masked by anything.
+    if ((0,reference/* hasCredentials */.Lk)(registry))
+        throw new errors/* InputError */.dz('registry', reference/* CREDENTIALS_IN_REGISTRY */.ls);
     const trimmed = registry
         .trim()
         .replace(/^[a-z]+:\/\//i, '')
@@ -40188,65 +40194,8 @@ function isPrintable(cp) {
     return true;
 }
 
-;// CONCATENATED MODULE: ./src/pyvalues/values.ts
-class PyDict extends Map {
-}
-class PyTuple {
-    items;
-    constructor(items) {
-        this.items = items;
-    }
-}
-/** An enum member, printed by repr as `<Class.NAME: value>` (flytekit's CopyFileDetection). */
-class PyEnum {
-    className;
-    name;
-    value;
-    constructor(className, name, value) {
-        this.className = className;
-        this.name = name;
-        this.value = value;
-    }
-}
-/** A `datetime.date` (YAML 1.1 reads an unquoted `2024-01-31` as one). */
-class PyDate {
-    year;
-    month;
-    day;
-    constructor(year, month, day) {
-        this.year = year;
-        this.month = month;
-        this.day = day;
-    }
-}
-/**
- * A `datetime.datetime` (YAML 1.1 reads an unquoted `2024-01-31 10:00:00` as one). `offsetMinutes` is the fixed
- * UTC offset of its `datetime.timezone`, or null for a naive datetime.
- */
-class PyDateTime {
-    year;
-    month;
-    day;
-    hour;
-    minute;
-    second;
-    microsecond;
-    offsetMinutes;
-    constructor(year, month, day, hour, minute, second, microsecond, offsetMinutes) {
-        this.year = year;
-        this.month = month;
-        this.day = day;
-        this.hour = hour;
-        this.minute = minute;
-        this.second = second;
-        this.microsecond = microsecond;
-        this.offsetMinutes = offsetMinutes;
-    }
-}
-function isPyDict(v) {
-    return v instanceof PyDict;
-}
-
+// EXTERNAL MODULE: ./src/pyvalues/values.ts
+var pyvalues_values = __nccwpck_require__(8229);
 ;// CONCATENATED MODULE: ./src/pyvalues/repr.ts
 /**
  * CPython's `repr()` and `str()` for the values an ImageSpec can hold. flytekit's tag is the md5 of
@@ -40267,15 +40216,15 @@ function pyRepr(v) {
         return strRepr(v);
     if (Array.isArray(v))
         return `[${v.map(pyRepr).join(', ')}]`;
-    if (v instanceof PyDict)
+    if (v instanceof pyvalues_values/* PyDict */.KL)
         return dictRepr(v);
-    if (v instanceof PyTuple)
+    if (v instanceof pyvalues_values/* PyTuple */.Wc)
         return tupleRepr(v);
-    if (v instanceof PyEnum)
+    if (v instanceof pyvalues_values/* PyEnum */.zq)
         return `<${v.className}.${v.name}: ${v.value.toString()}>`;
-    if (v instanceof PyDate)
+    if (v instanceof pyvalues_values/* PyDate */.Eg)
         return `datetime.date(${v.year}, ${v.month}, ${v.day})`;
-    if (v instanceof PyDateTime)
+    if (v instanceof pyvalues_values/* PyDateTime */.pv)
         return dateTimeRepr(v);
     throw new TypeError(`not a Python value: ${String(v)}`);
 }
@@ -40284,11 +40233,11 @@ function pyStr(v) {
     if (typeof v === 'string')
         return v;
     // date.__str__ is isoformat(); a plain Enum member prints as `Class.NAME`.
-    if (v instanceof PyDate)
+    if (v instanceof pyvalues_values/* PyDate */.Eg)
         return `${v.year.toString().padStart(4, '0')}-${pad2(v.month)}-${pad2(v.day)}`;
-    if (v instanceof PyEnum)
+    if (v instanceof pyvalues_values/* PyEnum */.zq)
         return `${v.className}.${v.name}`;
-    if (v instanceof PyDateTime)
+    if (v instanceof pyvalues_values/* PyDateTime */.pv)
         return dateTimeStr(v);
     return pyRepr(v);
 }
@@ -40480,9 +40429,9 @@ function pyTruthy(v) {
         return v !== 0;
     if (typeof v === 'string' || Array.isArray(v))
         return v.length > 0;
-    if (v instanceof PyDict)
+    if (v instanceof pyvalues_values/* PyDict */.KL)
         return v.size > 0;
-    if (v instanceof PyTuple)
+    if (v instanceof pyvalues_values/* PyTuple */.Wc)
         return v.items.length > 0;
     return true;
 }
@@ -43955,6 +43904,8 @@ function ociLabels(ctx, created) {
 
 ;// CONCATENATED MODULE: ./src/docker/buildx-options.ts
 
+
+
 /** `KEY=VALUE` lines into a record; `input` names the input in the error. */
 function keyValues(lines, input) {
     const out = {};
@@ -43966,19 +43917,231 @@ function keyValues(lines, input) {
     }
     return out;
 }
-/** buildx `--secret` syntax (`id=x,src=path` or `id=x,env=VAR`) into a BuildSecret. */
-function parseSecret(text) {
-    const fields = new Map(text.split(',').map((part) => {
-        const eq = part.indexOf('=');
-        return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
-    }));
-    const id = fields.get('id');
-    const src = fields.get('src') ?? fields.get('source');
-    const env = fields.get('env');
-    if (!id || (!src && !env)) {
-        throw new errors/* InputError */.dz('secrets', `'${text.split(',')[0]}…' is not a buildx secret; write id=NAME,src=FILE or id=NAME,env=VARIABLE`);
+/**
+ * Every problem of a `KEY=VALUE` list (`build-args`, `labels`), by line. Values are never repeated: build
+ * arguments often carry tokens, and a line without '=' may be one.
+ */
+function keyValueProblems(lines) {
+    const problems = [];
+    const firstLine = new Map();
+    for (const { line, text } of lines) {
+        const eq = text.indexOf('=');
+        const key = eq < 0 ? '' : text.slice(0, eq).trim();
+        if (eq < 0) {
+            problems.push(`line ${line} has no '=': write one KEY=VALUE per line`);
+        }
+        else if (key === '') {
+            problems.push(`line ${line} has no KEY before '=': write one KEY=VALUE per line`);
+        }
+        else if (/\s/.test(key)) {
+            problems.push(`line ${line}: the key '${key}' has a space; keys are one word, e.g. PIP_INDEX_URL=...`);
+        }
+        else if (firstLine.has(key)) {
+            problems.push(`line ${line} sets ${key} again (line ${firstLine.get(key)} set it): keep one`);
+        }
+        else {
+            firstLine.set(key, line);
+        }
     }
-    return src ? { id, src } : { id, env: env };
+    return problems;
+}
+/**
+ * One CSV record as buildx reads `--secret`, `--provenance` and `--sbom` values (Go's encoding/csv): fields
+ * split on ',', a field may be quoted with '"' (a '""' inside is one '"'). Undefined when it is not one record.
+ */
+function csvFields(text) {
+    const fields = [];
+    let i = 0;
+    for (;;) {
+        let field = '';
+        if (text[i] === '"') {
+            for (i++;; i++) {
+                if (i >= text.length)
+                    return undefined;
+                if (text[i] === '"') {
+                    if (text[i + 1] !== '"')
+                        break;
+                    i++;
+                }
+                field += text[i];
+            }
+            i++;
+            if (i < text.length && text[i] !== ',')
+                return undefined;
+        }
+        else {
+            const comma = text.indexOf(',', i);
+            field = text.slice(i, comma < 0 ? text.length : comma);
+            if (field.includes('"'))
+                return undefined;
+            i = comma < 0 ? text.length : comma;
+        }
+        fields.push(field);
+        if (i >= text.length)
+            return fields;
+        i++;
+    }
+}
+/** Go's strconv.ParseBool, which buildx uses for attestation switches. */
+const GO_BOOL = /^(?:1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/;
+const ATTESTATION_KEYS = {
+    provenance: {
+        mode: (v) => (v === 'min' || v === 'max' ? undefined : `mode is min or max, not '${v}'`),
+        'builder-id': (v) => (v.trim() ? undefined : 'builder-id needs a value (a URI naming the builder)'),
+        version: (v) => (v === 'v0.2' || v === 'v1' ? undefined : `version is v0.2 or v1, not '${v}'`),
+        reproducible: goBool('reproducible'),
+        'inline-only': goBool('inline-only'),
+        disabled: goBool('disabled'),
+    },
+    sbom: {
+        generator: (v) => (v.trim() ? undefined : 'generator needs a value (the scanner image)'),
+        disabled: goBool('disabled'),
+    },
+};
+function goBool(key) {
+    return (v) => (GO_BOOL.test(v) ? undefined : `${key} is true or false, not '${v}'`);
+}
+const ATTESTATION_EXAMPLES = {
+    provenance: "true, false, mode=min, mode=max or a list such as 'mode=max,version=v1,builder-id=https://…'",
+    sbom: "true, false or 'generator=IMAGE'",
+};
+/**
+ * What buildx accepts for `--provenance` / `--sbom`: a boolean as Go reads it, or a CSV list of key=value
+ * parameters of that attestation. Anything else fails the build after other images were pushed.
+ */
+function attestationProblem(kind, value) {
+    const text = value.trim();
+    if (text === '' || GO_BOOL.test(text))
+        return undefined;
+    const fields = csvFields(text);
+    const fix = `use ${ATTESTATION_EXAMPLES[kind]}`;
+    if (!fields)
+        return `'${text}' is not a comma-separated key=value list (a stray '"'); ${fix}`;
+    const problems = [];
+    for (const field of fields) {
+        const eq = field.indexOf('=');
+        const key = field.slice(0, eq).trim().toLowerCase();
+        const check = ATTESTATION_KEYS[kind][key];
+        if (eq < 0)
+            problems.push(`'${field}' is neither true/false nor key=value`);
+        else if (!check)
+            problems.push(`'${key}' is not ${kind === 'sbom' ? 'an SBOM' : 'a provenance'} parameter (${Object.keys(ATTESTATION_KEYS[kind]).join(', ')})`);
+        else {
+            const issue = check(field.slice(eq + 1));
+            if (issue)
+                problems.push(issue);
+        }
+    }
+    return problems.length > 0 ? `'${text}': ${problems.join('; ')}; ${fix}` : undefined;
+}
+const SECRET_FIX = 'write id=NAME,src=FILE or id=NAME,env=VARIABLE';
+/**
+ * buildx's `--secret` syntax (util/buildflags/secrets.go): one CSV record of `type=file|env`, `id`, `src` (or
+ * `source`) and `env`; with `type=env`, `src` names the variable. Field values other than the id, file and
+ * variable name are never repeated in a problem: a misplaced token must not reach the log.
+ */
+function readSecret(text) {
+    const fields = csvFields(text);
+    if (!fields)
+        return { ok: false, problem: `is not one comma-separated record (a stray '"'); ${SECRET_FIX}` };
+    const values = new Map();
+    for (const [i, field] of fields.entries()) {
+        const eq = field.indexOf('=');
+        if (eq < 0)
+            return {
+                ok: false,
+                problem: `has a field without '=' (field ${i + 1}; fields are key=value); ${SECRET_FIX}`,
+            };
+        const key = field.slice(0, eq).trim().toLowerCase();
+        const value = field.slice(eq + 1).trim();
+        if (!['type', 'id', 'src', 'source', 'env'].includes(key)) {
+            return {
+                ok: false,
+                problem: `has '${key}', which is not a secret field (type, id, src, env); ${SECRET_FIX}`,
+            };
+        }
+        values.set(key === 'source' ? 'src' : key, value);
+    }
+    const type = values.get('type');
+    if (type !== undefined && type !== 'file' && type !== 'env') {
+        return { ok: false, problem: `has type=${type}; the type is file or env` };
+    }
+    const id = values.get('id');
+    let src = values.get('src');
+    let env = values.get('env');
+    if (type === 'env' && !env)
+        [env, src] = [src, undefined];
+    if (!id)
+        return { ok: false, problem: `has no id=; ${SECRET_FIX}` };
+    if (!src && !env)
+        return { ok: false, problem: `(id=${id}) names no source; ${SECRET_FIX}` };
+    if (src && env)
+        return { ok: false, problem: `(id=${id}) gives both src= and env=; keep one` };
+    return { ok: true, secret: src ? { id, src } : { id, env: env } };
+}
+/** buildx `--secret` syntax into a BuildSecret; the first problem is thrown naming the input. */
+function parseSecret(text) {
+    const parsed = readSecret(text);
+    if (!parsed.ok)
+        throw new errors/* InputError */.dz('secrets', `a secret ${parsed.problem}`);
+    return parsed.secret;
+}
+/**
+ * Every problem of the `secrets` lines: the syntax, a repeated id, a `src` file that is missing, not a file or
+ * not readable, an `env` variable that is not set in the step's environment. buildx would fail on each only
+ * when it builds, after other images were pushed.
+ */
+function secretProblems(lines, sources) {
+    const problems = [];
+    const firstLine = new Map();
+    for (const { line, text } of lines) {
+        const parsed = readSecret(text);
+        if (!parsed.ok) {
+            problems.push(`line ${line} ${parsed.problem}`);
+            continue;
+        }
+        const { secret } = parsed;
+        const known = firstLine.get(secret.id);
+        if (known !== undefined) {
+            problems.push(`line ${line} repeats id=${secret.id} of line ${known}: ids name one secret each`);
+            continue;
+        }
+        firstLine.set(secret.id, line);
+        const issue = 'src' in secret ? fileProblem(secret.src, sources.cwd) : envProblem(secret.env, sources.env);
+        if (issue)
+            problems.push(`line ${line} (id=${secret.id}): ${issue}`);
+    }
+    return problems;
+}
+function fileProblem(src, cwd) {
+    const full = external_node_path_default().resolve(cwd, src);
+    const where = external_node_path_default().isAbsolute(src) ? '' : ` (relative to ${cwd})`;
+    let isFile;
+    try {
+        isFile = (0,external_node_fs_.statSync)(full).isFile();
+    }
+    catch {
+        return `the src file '${src}'${where} does not exist; create it in an earlier step or fix the path`;
+    }
+    if (!isFile)
+        return `src '${src}'${where} is not a file; a secret is read from one file`;
+    try {
+        (0,external_node_fs_.accessSync)(full, external_node_fs_.constants.R_OK);
+    }
+    catch {
+        return `the src file '${src}'${where} cannot be read by this step (permissions); make it readable`;
+    }
+    return undefined;
+}
+function envProblem(name, env) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        return 'env= takes the name of an environment variable (letters, digits, _), not its value';
+    }
+    if (env[name] === undefined) {
+        return (`the environment variable ${name} is not set in this step; set it in the step's env: ` +
+            `(${name}: \${{ secrets.${name} }})`);
+    }
+    return undefined;
 }
 function buildPlanDefaults(inputs, labels) {
     return {
@@ -44125,59 +44288,10 @@ class DockerSession {
     }
 }
 
-;// CONCATENATED MODULE: ./src/spec/model.ts
-/** flytekit's CopyFileDetection members, with their enum values. */
-const COPY_MODES = { LOADED_MODULES: 1n, ALL: 2n, NO_COPY: 3n };
-/**
- * source_copy_mode as a YAML file gives it: a plain string. `ImageSpec(**yaml.safe_load(f))` never turns it into
- * the CopyFileDetection enum, so flytekit hashes the string (`'ALL'`, not `<CopyFileDetection.ALL: 2>`), and since
- * a string equals neither NO_COPY nor LOADED_MODULES, any string copies and hashes every file, as ALL does.
- */
-class YamlCopyMode {
-    text;
-    constructor(text) {
-        this.text = text;
-    }
-    toString() {
-        return this.text;
-    }
-}
-/**
- * The ImageSpec dataclass fields of flytekit 1.16, in declaration order. The order is part of the tag: flytekit
- * hashes the repr of a dict built in this order.
- */
-const SPEC_FIELDS = [
-    'name',
-    'python_version',
-    'builder',
-    'source_root',
-    'env',
-    'registry',
-    'packages',
-    'conda_packages',
-    'conda_channels',
-    'requirements',
-    'apt_packages',
-    'cuda',
-    'cudnn',
-    'base_image',
-    'platform',
-    'pip_index',
-    'pip_extra_index_url',
-    'pip_secret_mounts',
-    'pip_extra_args',
-    'registry_config',
-    'entrypoint',
-    'commands',
-    'tag_format',
-    'source_copy_mode',
-    'copy',
-    'python_exec',
-    'runtime_packages',
-    'builder_options',
-    'builder_config',
-];
-
+// EXTERNAL MODULE: ./src/cloud/github-oidc.ts
+var github_oidc = __nccwpck_require__(1539);
+// EXTERNAL MODULE: ./src/spec/model.ts
+var model = __nccwpck_require__(113);
 ;// CONCATENATED MODULE: ./src/spec/inline.ts
 
 
@@ -44212,7 +44326,7 @@ function parseLines(text) {
         .filter((l) => l !== '' && !l.startsWith('#'));
 }
 function parseEnv(text, issues) {
-    const env = new PyDict();
+    const env = new pyvalues_values/* PyDict */.KL();
     for (const line of parseLines(text)) {
         const eq = line.indexOf('=');
         if (eq <= 0) {
@@ -44228,8 +44342,8 @@ function parseEnv(text, issues) {
 }
 function parseCopyMode(text, issues) {
     const name = text.trim().toUpperCase();
-    if (name in COPY_MODES)
-        return new PyEnum('CopyFileDetection', name, COPY_MODES[name]);
+    if (name in model/* COPY_MODES */.PQ)
+        return new pyvalues_values/* PyEnum */.zq('CopyFileDetection', name, model/* COPY_MODES */.PQ[name]);
     issues.push({
         input: 'source-copy-mode',
         message: `'${text.trim()}' is not a copy mode; use ALL or NO_COPY`,
@@ -44266,49 +44380,108 @@ function inlineFields(raw) {
 
 
 
-function inputs_text(name) {
-    return lib_core/* getInput */.V4(name);
+
+
+
+
+/**
+ * Every problem of every input, in one error. One problem reads as any InputError (`Input 'x': ...`); several
+ * are listed, each naming its input.
+ */
+class InputProblems extends errors/* InputError */.dz {
+    problems;
+    name = 'InputProblems';
+    constructor(problems) {
+        const inputs = [...new Set(problems.map((p) => p.input))].join("', '");
+        super(inputs, problems[0]?.message ?? '');
+        this.problems = problems;
+        if (problems.length > 1) {
+            this.message =
+                `The inputs have ${problems.length} problems:\n` +
+                    problems.map((p) => `  - Input '${p.input}': ${p.message}`).join('\n');
+        }
+    }
 }
-function bool(name, fallback) {
-    const raw = lib_core/* getInput */.V4(name).trim();
-    if (raw === '')
+/** Reads inputs; a value that does not parse is recorded as a problem and replaced by its default. */
+class InputReader {
+    problems = [];
+    report(input, message) {
+        this.problems.push({ input, message });
+    }
+    text(name) {
+        return lib_core/* getInput */.V4(name).trim();
+    }
+    bool(name, fallback) {
+        const raw = this.text(name);
+        if (raw === '')
+            return fallback;
+        if (/^(true|yes|on|1)$/i.test(raw))
+            return true;
+        if (/^(false|no|off|0)$/i.test(raw))
+            return false;
+        this.report(name, `'${raw}' is not a boolean; use true or false`);
         return fallback;
-    if (/^(true|yes|on|1)$/i.test(raw))
-        return true;
-    if (/^(false|no|off|0)$/i.test(raw))
-        return false;
-    throw new errors/* InputError */.dz(name, `'${raw}' is not a boolean; use true or false`);
-}
-function oneOf(name, allowed, fallback) {
-    const raw = lib_core/* getInput */.V4(name).trim();
-    if (raw === '')
+    }
+    oneOf(name, allowed, fallback) {
+        const raw = this.text(name);
+        if (raw === '')
+            return fallback;
+        if (allowed.includes(raw))
+            return raw;
+        this.report(name, `'${raw}' is not one of ${allowed.join(', ')}`);
         return fallback;
-    if (allowed.includes(raw))
-        return raw;
-    throw new errors/* InputError */.dz(name, `'${raw}' is not one of ${allowed.join(', ')}`);
-}
-function inputs_int(name, unit = 'seconds') {
-    const raw = lib_core/* getInput */.V4(name).trim();
-    if (raw === '')
+    }
+    int(name, unit = 'seconds') {
+        const raw = this.text(name);
+        if (raw === '')
+            return undefined;
+        if (/^\d+$/.test(raw))
+            return Number(raw);
+        this.report(name, `'${raw}' is not a whole number of ${unit}`);
         return undefined;
-    if (!/^\d+$/.test(raw))
-        throw new errors/* InputError */.dz(name, `'${raw}' is not a whole number of ${unit}`);
-    return Number(raw);
+    }
+    lines(name) {
+        return parseLines(lib_core/* getInput */.V4(name));
+    }
+    /** The lines `lines` gives, each with its line number in the input (blank and `#` lines counted). */
+    numbered(name) {
+        // Untrimmed, so that leading blank lines count as they do in the workflow file.
+        return lib_core/* getInput */.V4(name, { trimWhitespace: false })
+            .split(/\r?\n/)
+            .map((text, i) => ({ line: i + 1, text: text.trim() }))
+            .filter((l) => l.text !== '' && !l.text.startsWith('#'));
+    }
+    throwIfProblems() {
+        if (this.problems.length > 0)
+            throw new InputProblems(this.problems);
+    }
 }
 /**
  * Builds at once: BuildKit already runs a build's own steps in parallel, and package downloads dominate, so one
  * build per core (at least two, at most four) keeps a runner busy without starving it.
  */
-function parallelBuilds() {
-    const given = inputs_int('parallel-builds', 'builds');
+function parallelBuilds(r) {
+    const given = r.int('parallel-builds', 'builds');
     if (given === 0)
-        throw new errors/* InputError */.dz('parallel-builds', 'must be at least 1 (or empty for the default)');
-    return given ?? Math.min(4, Math.max(2, external_node_os_default().availableParallelism()));
+        r.report('parallel-builds', 'must be at least 1 (or empty for the default)');
+    return given || Math.min(4, Math.max(2, external_node_os_default().availableParallelism()));
 }
-function pythonVersion() {
-    const raw = lib_core/* getInput */.V4('default-python-version').trim();
-    if (raw !== '' && !/^\d+\.\d+$/.test(raw)) {
-        throw new errors/* InputError */.dz('default-python-version', `'${raw}' is not a Python version; use major.minor, e.g. 3.12`);
+function pythonVersion(r) {
+    const raw = r.text('default-python-version');
+    if (raw === '' || /^\d+\.\d+$/.test(raw))
+        return raw;
+    r.report('default-python-version', `'${raw}' is not a Python version; use major.minor, e.g. 3.12`);
+    return '';
+}
+function flytekitVersion(r) {
+    const raw = r.text('flytekit-version');
+    try {
+        flytekitRequirement(raw);
+    }
+    catch (err) {
+        if (!(err instanceof errors/* InputError */.dz))
+            throw err;
+        r.report(err.input, err.message.replace(/^Input '[^']*': /, ''));
     }
     return raw;
 }
@@ -44316,16 +44489,13 @@ function pythonVersion() {
  * Inline field inputs change one ImageSpec. With several spec files there is no saying which one they would
  * change, so that is refused rather than guessed.
  */
-function checkInlineWithSpecs(specs, inline) {
+function checkInlineWithSpecs(r, specs, inline) {
     const names = Object.keys(inline);
     if (specs.length <= 1 || names.length === 0)
         return;
-    throw new errors/* InputError */.dz(names.join("', '"), `inline ImageSpec inputs change exactly one spec, but 'spec' names ${specs.length} files ` +
+    r.report(names.join("', '"), `inline ImageSpec inputs change exactly one spec, but 'spec' names ${specs.length} files ` +
         `(${specs.join(', ')}): which one would they change? Put the values in the spec files, or build that ` +
         'spec in a step of its own');
-}
-function lines(name) {
-    return parseLines(lib_core/* getInput */.V4(name));
 }
 function inlineInputs() {
     const out = {};
@@ -44336,75 +44506,197 @@ function inlineInputs() {
     }
     return out;
 }
-function getInputs() {
-    // The password is masked before anything else can print it.
+/**
+ * Passwords and tokens are masked before anything else can print them: the `password` input, and a password
+ * written into `registry` or a `registries` line (refused below, but a later print of it must still be masked).
+ */
+function maskSecrets() {
     const password = lib_core/* getInput */.V4('password');
     if (password)
         lib_core/* setSecret */.Pq(password);
-    const specs = lines('spec');
-    const inline = inlineInputs();
-    checkInlineWithSpecs(specs, inline);
+    for (const registry of [lib_core/* getInput */.V4('registry'), ...parseLines(lib_core/* getInput */.V4('registries'))]) {
+        for (const secret of (0,reference/* registrySecrets */.ZN)(registry))
+            lib_core/* setSecret */.Pq(secret);
+    }
+}
+/**
+ * `registry` and every `registries` line are checked as docker and flytekit will read them, before any registry
+ * is contacted: each image of each registry is pushed in turn, so a bad second line would otherwise fail only
+ * after the first registry got its images. `registries` replaces every spec's registry, so `registry` next to it
+ * would be ignored: that is refused, saying which to keep.
+ */
+function registries(r, inline) {
+    const registry = inline.registry?.trim();
+    if (registry) {
+        const problem = (0,reference/* registryProblem */.T7)(registry);
+        if (problem)
+            r.report('registry', problem);
+    }
+    const lines = r.numbered('registries');
+    const seen = new Map();
+    for (const { line, text } of lines) {
+        const problem = (0,reference/* registryProblem */.T7)(text);
+        if (problem) {
+            r.report('registries', `line ${line}: ${problem}`);
+            continue;
+        }
+        // flytekit lower-cases registries: two lines that differ in case are one registry, and one tag.
+        const key = text.toLowerCase();
+        const first = seen.get(key);
+        if (first !== undefined) {
+            r.report('registries', `line ${line} repeats line ${first} ('${key}'); each registry gets its image once, remove one`);
+        }
+        else
+            seen.set(key, line);
+    }
+    if (registry && lines.length > 0) {
+        r.report("registry', 'registries", "both are set, and 'registries' gives every image its registry, so 'registry' would be ignored. Keep one: " +
+            "add the registry as a line of 'registries', or remove 'registries' to build for 'registry' alone");
+    }
+    return lines.map((l) => l.text);
+}
+/**
+ * `username` and `password` are one login: a user name without a password logs in as nobody (the runner's
+ * logins are used instead, silently). A pull request from a fork gets no secrets, so its empty password is
+ * expected there (the fork stop explains it). A password without a user name is a login on ghcr.io as the
+ * workflow's actor; to any other registry the inputs name it is refused (registries that only spec files name
+ * are known later, when docker login says so).
+ */
+function checkLogin(r, login, registries) {
+    if (login.username && !login.password && !(0,github_oidc/* isForkPullRequest */.B7)()) {
+        r.report("username', 'password", "'username' is set but 'password' is empty: set both (password: ${{ secrets.REGISTRY_PASSWORD }}), or " +
+            "neither to use the runner's Docker logins (a docker/login-action step before this one). A password " +
+            'from a secret is empty when the secret does not exist or is not given to this workflow');
+    }
+    if (!login.password || login.username)
+        return;
+    const needsUser = registries.filter((reg) => {
+        const kind = safeKind(reg);
+        return kind === 'other' || kind === 'dockerhub';
+    });
+    if (needsUser.length > 0) {
+        r.report("username', 'password", `'password' is set but 'username' is empty, and ${needsUser.join(', ')} needs both (only ghcr.io logs ` +
+            "in as the workflow's actor without one): set the user name the registry knows this password by");
+    }
+}
+function safeKind(registry) {
+    try {
+        return parseRegistry(registry).kind;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The buildx inputs, each line checked as buildx will read it. */
+function buildxInputs(r) {
+    const secrets = r.numbered('secrets');
+    for (const p of secretProblems(secrets, { cwd: process.cwd(), env: process.env }))
+        r.report('secrets', p);
+    const buildArgs = r.numbered('build-args');
+    for (const p of keyValueProblems(buildArgs))
+        r.report('build-args', p);
+    const labels = r.numbered('labels');
+    for (const p of keyValueProblems(labels))
+        r.report('labels', p);
+    const provenance = r.text('provenance') || 'false';
+    const sbom = r.text('sbom') || 'false';
+    for (const [name, value] of [
+        ['provenance', provenance],
+        ['sbom', sbom],
+    ]) {
+        const problem = attestationProblem(name, value);
+        if (problem)
+            r.report(name, problem);
+    }
     return {
+        network: r.text('network'),
+        buildArgs: buildArgs.map((l) => l.text),
+        secrets: secrets.map((l) => l.text),
+        builder: r.text('builder'),
+        cacheFrom: r.lines('cache-from'),
+        cacheTo: r.lines('cache-to'),
+        provenance,
+        sbom,
+        labels: labels.map((l) => l.text),
+        noCache: r.bool('no-cache', false),
+    };
+}
+function ecrTags(r) {
+    try {
+        return keyValues(r.lines('ecr-repository-tags'), 'ecr-repository-tags');
+    }
+    catch (err) {
+        if (!(err instanceof errors/* InputError */.dz))
+            throw err;
+        r.report(err.input, err.message.replace(/^Input '[^']*': /, ''));
+        return {};
+    }
+}
+function getInputs() {
+    maskSecrets();
+    const r = new InputReader();
+    const specs = r.lines('spec');
+    const inline = inlineInputs();
+    checkInlineWithSpecs(r, specs, inline);
+    const username = r.text('username');
+    const password = lib_core/* getInput */.V4('password');
+    const duration = r.int('aws-role-duration-seconds');
+    const inputs = {
         specs,
-        workingDirectory: inputs_text('working-directory').trim() || '.',
+        workingDirectory: r.text('working-directory') || '.',
         inline,
-        dryRun: bool('dry-run', false),
-        installer: oneOf('installer', ['uv', 'pip'], 'uv'),
-        flytekitVersion: inputs_text('flytekit-version').trim(),
-        push: bool('push', true),
-        force: bool('force', false),
-        onCheckError: oneOf('on-check-error', ['fail', 'build'], 'fail'),
-        network: inputs_text('network').trim(),
-        buildArgs: lines('build-args'),
-        secrets: lines('secrets'),
-        builder: inputs_text('builder').trim(),
-        cacheFrom: lines('cache-from'),
-        cacheTo: lines('cache-to'),
-        provenance: inputs_text('provenance').trim() || 'false',
-        sbom: inputs_text('sbom').trim() || 'false',
-        labels: lines('labels'),
-        noCache: bool('no-cache', false),
-        buildxVersion: inputs_text('buildx-version').trim() || 'v0.29.1',
-        username: inputs_text('username').trim(),
+        dryRun: r.bool('dry-run', false),
+        installer: r.oneOf('installer', ['uv', 'pip'], 'uv'),
+        flytekitVersion: flytekitVersion(r),
+        push: r.bool('push', true),
+        force: r.bool('force', false),
+        onCheckError: r.oneOf('on-check-error', ['fail', 'build'], 'fail'),
+        ...buildxInputs(r),
+        buildxVersion: r.text('buildx-version') || 'v0.29.1',
+        username,
         password,
-        registries: lines('registries'),
-        githubToken: inputs_text('github-token').trim(),
+        registries: registries(r, inline),
+        githubToken: r.text('github-token'),
         aws: {
-            region: inputs_text('aws-region').trim(),
-            roleToAssume: inputs_text('aws-role-to-assume').trim(),
-            roleSessionName: inputs_text('aws-role-session-name').trim(),
-            ...(inputs_int('aws-role-duration-seconds') !== undefined
-                ? { roleDurationSeconds: inputs_int('aws-role-duration-seconds') }
-                : {}),
-            audience: inputs_text('aws-audience').trim(),
+            region: r.text('aws-region'),
+            roleToAssume: r.text('aws-role-to-assume'),
+            roleSessionName: r.text('aws-role-session-name'),
+            ...(duration !== undefined ? { roleDurationSeconds: duration } : {}),
+            audience: r.text('aws-audience'),
         },
         ecr: {
-            createRepository: bool('create-repository', true),
-            scanOnPush: bool('ecr-scan-on-push', true),
-            tagMutability: oneOf('ecr-tag-mutability', ['MUTABLE', 'IMMUTABLE'], 'MUTABLE'),
-            kmsKey: inputs_text('ecr-kms-key').trim(),
-            tags: keyValues(lines('ecr-repository-tags'), 'ecr-repository-tags'),
-            lifecyclePolicyFile: inputs_text('ecr-lifecycle-policy').trim(),
+            createRepository: r.bool('create-repository', true),
+            scanOnPush: r.bool('ecr-scan-on-push', true),
+            tagMutability: r.oneOf('ecr-tag-mutability', ['MUTABLE', 'IMMUTABLE'], 'MUTABLE'),
+            kmsKey: r.text('ecr-kms-key'),
+            tags: ecrTags(r),
+            lifecyclePolicyFile: r.text('ecr-lifecycle-policy'),
         },
         gcp: {
-            auth: oneOf('gcp-auth', ['auto', 'gcloud'], 'auto'),
-            workloadIdentityProvider: inputs_text('gcp-workload-identity-provider').trim(),
-            serviceAccount: inputs_text('gcp-service-account').trim(),
-            universe: inputs_text('gcp-universe').trim() || 'googleapis.com',
-            audience: inputs_text('gcp-audience').trim(),
-            createRepository: bool('create-repository', true),
+            auth: r.oneOf('gcp-auth', ['auto', 'gcloud'], 'auto'),
+            workloadIdentityProvider: r.text('gcp-workload-identity-provider'),
+            serviceAccount: r.text('gcp-service-account'),
+            universe: r.text('gcp-universe') || 'googleapis.com',
+            audience: r.text('gcp-audience'),
+            // One input for both clouds: read once, so that a bad value is reported once.
+            createRepository: true,
         },
-        previewTags: lines('preview-tags'),
-        extraTags: lines('extra-tags'),
-        comment: bool('comment', false),
-        cleanup: oneOf('cleanup', ['none', 'pr'], 'none'),
-        failOnFork: bool('fail-on-fork', false),
-        parallelBuilds: parallelBuilds(),
-        python: inputs_text('python').trim() || 'python3',
-        defaultPythonVersion: pythonVersion(),
-        buildUnionSpecs: bool('build-union-specs', false),
-        selfCheck: oneOf('self-check', ['auto', 'true', 'false'], 'auto'),
+        previewTags: r.lines('preview-tags'),
+        extraTags: r.lines('extra-tags'),
+        comment: r.bool('comment', false),
+        cleanup: r.oneOf('cleanup', ['none', 'pr'], 'none'),
+        failOnFork: r.bool('fail-on-fork', false),
+        parallelBuilds: parallelBuilds(r),
+        python: r.text('python') || 'python3',
+        defaultPythonVersion: pythonVersion(r),
+        buildUnionSpecs: r.bool('build-union-specs', false),
+        selfCheck: r.oneOf('self-check', ['auto', 'true', 'false'], 'auto'),
     };
+    inputs.gcp.createRepository = inputs.ecr.createRepository;
+    const named = [...(inline.registry?.trim() ? [inline.registry.trim()] : []), ...inputs.registries];
+    checkLogin(r, { username, password }, named.filter((reg) => !(0,reference/* registryProblem */.T7)(reg)));
+    r.throwIfProblems();
+    return inputs;
 }
 
 // EXTERNAL MODULE: external "node:url"
@@ -44466,7 +44758,7 @@ async function runReader(run) {
 
 function encodeSpec(spec) {
     const out = [];
-    for (const field of SPEC_FIELDS) {
+    for (const field of model/* SPEC_FIELDS */.UO) {
         const value = spec[field];
         if (value === undefined)
             continue;
@@ -44483,10 +44775,10 @@ function encodeSpec(spec) {
     return out;
 }
 function copyMode(mode) {
-    if (mode instanceof YamlCopyMode)
+    if (mode instanceof model/* YamlCopyMode */.iA)
         return mode.text;
     const name = mode;
-    return { enum: ['CopyFileDetection', name, Number(COPY_MODES[name])] };
+    return { enum: ['CopyFileDetection', name, Number(model/* COPY_MODES */.PQ[name])] };
 }
 function encodeValue(value) {
     if (value === null || typeof value === 'boolean' || typeof value === 'string')
@@ -44497,13 +44789,13 @@ function encodeValue(value) {
         return { float: encode_floatRepr(value) };
     if (Array.isArray(value))
         return value.map(encodeValue);
-    if (value instanceof PyTuple)
+    if (value instanceof pyvalues_values/* PyTuple */.Wc)
         return { tuple: value.items.map(encodeValue) };
-    if (value instanceof PyDict)
+    if (value instanceof pyvalues_values/* PyDict */.KL)
         return { dict: [...value].map(([k, v]) => [encodeValue(k), encodeValue(v)]) };
-    if (value instanceof PyEnum)
+    if (value instanceof pyvalues_values/* PyEnum */.zq)
         return { enum: [value.className, value.name, Number(value.value)] };
-    if (value instanceof PyDate || value instanceof PyDateTime) {
+    if (value instanceof pyvalues_values/* PyDate */.Eg || value instanceof pyvalues_values/* PyDateTime */.pv) {
         throw new TypeError('a date cannot be handed to flytekit by the self-check');
     }
     throw new TypeError(`unexpected value ${String(value)}`);
@@ -45804,223 +46096,8 @@ function ignored(levels, target, isDir) {
     return false;
 }
 
-;// CONCATENATED MODULE: ./src/spec/construct.ts
-/**
- * `ImageSpec(**fields)` without Python: the dataclass defaults plus what `__post_init__` does to the values
- * before anything is hashed (flytekit/image_spec/image_spec.py, v1.16):
- *   - `name` and a non-empty `registry` are lower-cased, and the registry must look like one;
- *   - `platform` defaults to linux/amd64, or linux/arm64 for a `localhost:` registry on an arm64 host;
- *   - `source_copy_mode` defaults to LOADED_MODULES whenever `source_root` is set.
- * A `base_image` mapping is built into a nested ImageSpec the same way. Field types are checked elsewhere;
- * a value of the wrong type still ends in a SpecError here rather than a crash.
- */
-
-
-
-const FIELD_SET = new Set(SPEC_FIELDS);
-/** Fields `__post_init__` requires to be None or a list of str (flytekit raises ValueError otherwise). */
-const STRING_LIST_FIELDS = [
-    'packages',
-    'conda_packages',
-    'conda_channels',
-    'apt_packages',
-    'pip_extra_index_url',
-    'entrypoint',
-    'commands',
-    'copy',
-    'runtime_packages',
-];
-/** Fields flytekit never type-checks: whatever YAML gave is kept, and hashed as that Python value. */
-const PASS_THROUGH_FIELDS = [
-    'python_version',
-    'builder',
-    'cuda',
-    'cudnn',
-    'pip_index',
-    'pip_extra_args',
-    'registry_config',
-    'python_exec',
-];
-const DICT_FIELDS = ['env', 'builder_options', 'builder_config'];
-function constructImageSpec(fields, opts) {
-    const reader = new FieldReader(fields);
-    const unknown = [...fields.keys()].filter((k) => !FIELD_SET.has(k));
-    for (const key of unknown)
-        reader.issue(key, 'is not an ImageSpec field (flytekit raises TypeError for it)');
-    const registry = normaliseRegistry(reader);
-    const spec = {
-        name: reader.str('name', 'flytekit').toLowerCase(),
-        platform: reader.optStr('platform') ?? defaultPlatform(registry, opts.hostArch),
-    };
-    if (registry !== undefined)
-        spec.registry = registry;
-    assignOptional(spec, reader);
-    const baseImage = constructBaseImage(reader, opts);
-    if (baseImage !== undefined)
-        spec.base_image = baseImage;
-    const copyMode = copyModeOf(reader);
-    // `self.source_copy_mode = self.source_copy_mode or CopyFileDetection.LOADED_MODULES` when source_root is set.
-    if (copyMode !== undefined)
-        spec.source_copy_mode = copyMode;
-    else if (spec.source_root !== undefined)
-        spec.source_copy_mode = 'LOADED_MODULES';
-    const mounts = construct_secretMounts(reader);
-    if (mounts !== undefined)
-        spec.pip_secret_mounts = mounts;
-    reader.throwIfIssues();
-    return spec;
-}
-function assignOptional(spec, reader) {
-    for (const field of PASS_THROUGH_FIELDS) {
-        const v = reader.get(field);
-        if (v !== undefined)
-            spec[field] = v;
-    }
-    for (const field of STRING_LIST_FIELDS) {
-        const v = reader.strList(field);
-        if (v !== undefined)
-            spec[field] = v;
-    }
-    for (const field of DICT_FIELDS) {
-        const v = reader.dict(field);
-        if (v !== undefined)
-            spec[field] = v;
-    }
-    for (const field of ['source_root', 'requirements', 'tag_format']) {
-        const v = reader.optStr(field);
-        if (v !== undefined)
-            spec[field] = v;
-    }
-}
-// flytekit's validate_container_registry_name, with Python's Unicode `\d` and `\w`, and `$` also matching
-// before a final newline.
-const REGISTRY_RE = /^(localhost:\p{Nd}{1,5}|([a-z\p{Nd}._-]+)(:\p{Nd}{1,5})?)(\/[\p{L}\p{N}_.-]+)*\n?$/u;
-/** A truthy registry is lower-cased and validated; `""` is kept as is (and still hashed). */
-function normaliseRegistry(reader) {
-    const registry = reader.optStr('registry');
-    if (!registry)
-        return registry;
-    const lower = registry.toLowerCase();
-    if (!REGISTRY_RE.test(lower)) {
-        reader.issue('registry', `'${lower}' is not a valid container registry; expected e.g. 'localhost:30000', 'ghcr.io/username' or 'docker.io/username'`);
-    }
-    return lower;
-}
-/** Since flytekit 1.16.4: linux/arm64 only for a `localhost:` registry on an arm64 machine. */
-function defaultPlatform(registry, hostArch) {
-    const arm = hostArch === 'arm64' || hostArch === 'aarch64';
-    return arm && registry?.startsWith('localhost:') ? 'linux/arm64' : 'linux/amd64';
-}
-function constructBaseImage(reader, opts) {
-    const base = reader.get('base_image');
-    if (base === undefined || typeof base === 'string')
-        return base;
-    if (!(base instanceof PyDict)) {
-        reader.issue('base_image', 'must be an image name or a mapping of ImageSpec fields');
-        return undefined;
-    }
-    const nested = new Map();
-    for (const [k, v] of base) {
-        if (typeof k === 'string')
-            nested.set(k, v);
-        else
-            reader.issue('base_image', `has a non-string key ${String(k)}`);
-    }
-    try {
-        return constructImageSpec(nested, opts);
-    }
-    catch (e) {
-        if (!(e instanceof errors/* SpecError */.G8))
-            throw e;
-        for (const i of e.issues)
-            reader.issues.push({ ...i, path: `base_image.${i.path}` });
-        return undefined;
-    }
-}
-/**
- * The CopyFileDetection enum member itself, or a plain string as a YAML file gives it, which flytekit keeps as
- * a string (see YamlCopyMode).
- */
-function copyModeOf(reader) {
-    const v = reader.get('source_copy_mode');
-    if (v === undefined)
-        return undefined;
-    if (typeof v === 'string')
-        return new YamlCopyMode(v);
-    if (v instanceof PyEnum && Object.hasOwn(COPY_MODES, v.name))
-        return v.name;
-    reader.issue('source_copy_mode', `must be one of ${Object.keys(COPY_MODES).join(', ')}`);
-    return undefined;
-}
-/** `(src, dst)` pairs; flytekit wants tuples, which YAML cannot write, so 2-item lists are taken too. */
-function construct_secretMounts(reader) {
-    const v = reader.get('pip_secret_mounts');
-    if (v === undefined)
-        return undefined;
-    const items = Array.isArray(v) ? v : [];
-    const mounts = items.map((item) => (item instanceof PyTuple ? item.items : item));
-    if (!Array.isArray(v) || !mounts.every(isStringPair)) {
-        reader.issue('pip_secret_mounts', 'must be a list of [source, target] pairs of strings');
-        return undefined;
-    }
-    return mounts;
-}
-function isStringPair(v) {
-    return Array.isArray(v) && v.length === 2 && v.every((s) => typeof s === 'string');
-}
-/** Reads fields, treating an explicit None like an absent field, and collects every problem. */
-class FieldReader {
-    fields;
-    issues = [];
-    constructor(fields) {
-        this.fields = fields;
-    }
-    get(field) {
-        const v = this.fields.get(field);
-        return v === null ? undefined : v;
-    }
-    issue(path, message) {
-        this.issues.push({ path, message });
-    }
-    /** A required string; None is an error (flytekit would call None.lower()). */
-    str(field, fallback) {
-        if (!this.fields.has(field))
-            return fallback;
-        const v = this.fields.get(field);
-        if (typeof v === 'string')
-            return v;
-        this.issue(field, 'must be a string');
-        return fallback;
-    }
-    optStr(field) {
-        const v = this.get(field);
-        if (v === undefined || typeof v === 'string')
-            return v;
-        this.issue(field, 'must be a string');
-        return undefined;
-    }
-    strList(field) {
-        const v = this.get(field);
-        if (v === undefined)
-            return undefined;
-        if (Array.isArray(v) && v.every((s) => typeof s === 'string'))
-            return v;
-        this.issue(field, 'must be a list of strings');
-        return undefined;
-    }
-    dict(field) {
-        const v = this.get(field);
-        if (v === undefined || v instanceof PyDict)
-            return v;
-        this.issue(field, 'must be a mapping');
-        return undefined;
-    }
-    throwIfIssues() {
-        if (this.issues.length > 0)
-            throw new errors/* SpecError */.G8(this.issues);
-    }
-}
-
+// EXTERNAL MODULE: ./src/spec/construct.ts
+var construct = __nccwpck_require__(2893);
 ;// CONCATENATED MODULE: ./src/spec/rules.ts
 
 
@@ -46046,7 +46123,7 @@ const registryRule = (ctx) => {
     if (!registry)
         return [];
     const lower = registry.toLowerCase();
-    if (!REGISTRY_RE.test(lower)) {
+    if (!construct/* REGISTRY_RE */.k.test(lower)) {
         return [
             {
                 path: ['registry'],
@@ -46143,15 +46220,15 @@ const copyRule = (ctx) => {
 const sourceRootRule = (ctx) => {
     const root = rules_str(ctx, 'source_root');
     const mode = ctx.fields.get('source_copy_mode');
-    const modeName = mode instanceof PyEnum ? mode.name : typeof mode === 'string' ? mode : undefined;
-    const copies = modeName !== undefined && !(mode instanceof PyEnum && modeName === 'NO_COPY');
+    const modeName = mode instanceof pyvalues_values/* PyEnum */.zq ? mode.name : typeof mode === 'string' ? mode : undefined;
+    const copies = modeName !== undefined && !(mode instanceof pyvalues_values/* PyEnum */.zq && modeName === 'NO_COPY');
     const issues = [];
     if (root !== undefined) {
         const full = external_node_path_default().resolve(ctx.cwd, root);
         if (!(0,external_node_fs_.existsSync)(full) || !(0,external_node_fs_.statSync)(full).isDirectory()) {
             issues.push({ path: ['source_root'], message: `folder '${root}' not found (relative to ${ctx.cwd})` });
         }
-        if (modeName === undefined || (mode instanceof PyEnum && modeName === 'LOADED_MODULES')) {
+        if (modeName === undefined || (mode instanceof pyvalues_values/* PyEnum */.zq && modeName === 'LOADED_MODULES')) {
             issues.push({
                 path: ['source_copy_mode'],
                 message: `${modeName === undefined ? 'with source_root set, flytekit defaults to LOADED_MODULES, which' : 'LOADED_MODULES'} hashes the modules a Python process imported and cannot be reproduced outside it; set source_copy_mode: ALL (copy every file that is not ignored) or NO_COPY`,
@@ -46238,7 +46315,7 @@ const ignoredFieldsRule = (ctx) => {
 };
 const envRule = (ctx) => {
     const env = ctx.fields.get('env');
-    if (!isPyDict(env))
+    if (!(0,pyvalues_values/* isPyDict */.GZ)(env))
         return [];
     const issues = [];
     for (const key of env.keys()) {
@@ -53854,7 +53931,7 @@ function unwrap(schema) {
  */
 const listOfStrings = (field) => array(string(`${field} must be a list of strings: quote items that YAML reads as numbers or booleans`), `${field} must be a list of strings (one '- item' per line in YAML)`);
 const scalar = (field) => union([string(), bigint(), number(), dist_boolean()], `${field} must be a single value, not a list or mapping`);
-const mapping = (field) => instance(PyDict, `${field} must be a mapping of KEY: value pairs`);
+const mapping = (field) => instance(pyvalues_values/* PyDict */.KL, `${field} must be a mapping of KEY: value pairs`);
 const schema_str = (field, hint = '') => string(`${field} must be a string${hint}`);
 const FIELD_DOCS = {
     name: {
@@ -53923,19 +54000,19 @@ const specSchema = strictObject({
     platform: dist_optional(nullable(schema_str('platform', ' such as linux/amd64'))),
     pip_index: dist_optional(nullable(scalar('pip_index'))),
     pip_extra_index_url: dist_optional(nullable(listOfStrings('pip_extra_index_url'))),
-    pip_secret_mounts: dist_optional(nullable(array(custom((x) => x instanceof PyTuple && x.items.length === 2 && x.items.every((i) => typeof i === 'string'), 'pip_secret_mounts must be a list of (source, target) tuples, which YAML cannot express; pass build secrets with the action input `secrets` instead')))),
+    pip_secret_mounts: dist_optional(nullable(array(custom((x) => x instanceof pyvalues_values/* PyTuple */.Wc && x.items.length === 2 && x.items.every((i) => typeof i === 'string'), 'pip_secret_mounts must be a list of (source, target) tuples, which YAML cannot express; pass build secrets with the action input `secrets` instead')))),
     pip_extra_args: dist_optional(nullable(scalar('pip_extra_args'))),
     registry_config: dist_optional(nullable(scalar('registry_config'))),
     entrypoint: dist_optional(nullable(listOfStrings('entrypoint'))),
     commands: dist_optional(nullable(listOfStrings('commands'))),
     tag_format: dist_optional(nullable(schema_str('tag_format', ' containing {spec_hash}'))),
-    source_copy_mode: dist_optional(nullable(union([string(), instance(PyEnum)], 'source_copy_mode must be ALL or NO_COPY'))),
+    source_copy_mode: dist_optional(nullable(union([string(), instance(pyvalues_values/* PyEnum */.zq)], 'source_copy_mode must be ALL or NO_COPY'))),
     copy: dist_optional(nullable(listOfStrings('copy'))),
     python_exec: dist_optional(nullable(scalar('python_exec'))),
     runtime_packages: dist_optional(nullable(listOfStrings('runtime_packages'))),
     builder_options: dist_optional(nullable(mapping('builder_options'))),
     builder_config: dist_optional(nullable(mapping('builder_config'))),
-}, `unknown field: valid ImageSpec fields are ${SPEC_FIELDS.join(', ')}`);
+}, `unknown field: valid ImageSpec fields are ${model/* SPEC_FIELDS */.UO.join(', ')}`);
 /** Type-checks one spec level (a Map of field -> value as loaded) and returns every problem found. */
 function checkShape(fields) {
     const plain = {};
@@ -54167,7 +54244,7 @@ function constructTimestamp(value) {
     else if (m[8] === 'Z') {
         offset = 0;
     }
-    return new PyDateTime(date.year, date.month, date.day, hour, minute, second, microsecond, offset);
+    return new pyvalues_values/* PyDateTime */.pv(date.year, date.month, date.day, hour, minute, second, microsecond, offset);
 }
 /** `datetime.date(y, m, d)`, which raises ValueError for impossible dates. */
 function makeDate(year, month, day) {
@@ -54179,7 +54256,7 @@ function makeDate(year, month, day) {
     const lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     if (day < 1 || day > lengths[month - 1])
         throw new ScalarError('day is out of range for month');
-    return new PyDate(year, month, day);
+    return new pyvalues_values/* PyDate */.Eg(year, month, day);
 }
 
 ;// CONCATENATED MODULE: ./src/spec/yaml11.ts
@@ -54458,7 +54535,7 @@ class Constructor {
             const [k, v] = entry.pairs[0];
             const key = this.construct(k, [...path, i]);
             const value = this.construct(v, [...path, i]);
-            values.push(new PyTuple([key.value, value.value]));
+            values.push(new pyvalues_values/* PyTuple */.Wc([key.value, value.value]));
             items.push({ line: item.line, items: [key.loc, value.loc] });
         });
         return { value: values, loc: { line: node.line, items } };
@@ -54487,7 +54564,7 @@ class Constructor {
                 this.warnDuplicate(path, first.key, first.line, k.line);
             entries[at] = { ...first, value: built.value, loc: built.loc, own: first.own || own };
         }
-        const dict = new PyDict(entries.map((e) => [e.key, e.value]));
+        const dict = new pyvalues_values/* PyDict */.KL(entries.map((e) => [e.key, e.value]));
         return { value: dict, loc: { line: node.line, entries: entries.map((e) => [e.key, e.loc]) } };
     }
     /**
@@ -54537,7 +54614,7 @@ class Constructor {
         if (typeof key === 'string')
             return `s${key}`;
         // Equal datetimes with different offsets are equal keys in Python; the repr is close enough for a YAML key.
-        if (key instanceof PyDate || key instanceof PyDateTime)
+        if (key instanceof pyvalues_values/* PyDate */.Eg || key instanceof pyvalues_values/* PyDateTime */.pv)
             return `d${pyRepr(key)}`;
         return yaml11_fail(this.ctx, ref.line, path, `a ${yaml11_describe(ref.node)} cannot be a mapping key (Python: unhashable)`);
     }
@@ -54628,7 +54705,7 @@ function loadFile(specFile, cwd) {
     const doc = loadYaml11(text, specFile);
     if (doc.value === null)
         return { fields: new Map(), locate: doc.locate, warnings: doc.warnings };
-    if (!isPyDict(doc.value)) {
+    if (!(0,pyvalues_values/* isPyDict */.GZ)(doc.value)) {
         throw new errors/* SpecError */.G8([
             {
                 path: 'spec',
@@ -54672,7 +54749,7 @@ function checkLevel(fields, prefix, locate, cwd, out) {
             out.errors.push(full);
     }
     const base = clean.get('base_image');
-    if (isPyDict(base))
+    if ((0,pyvalues_values/* isPyDict */.GZ)(base))
         checkLevel(toFieldMap(base), [...prefix, 'base_image'], locate, cwd, out);
 }
 function resolveSpec(opts) {
@@ -54716,7 +54793,7 @@ function resolve_checked(fields, locate, opts, out) {
         throw new errors/* SpecError */.G8(out.errors);
     let spec;
     try {
-        spec = constructImageSpec(fields, { hostArch: opts.hostArch });
+        spec = (0,construct/* constructImageSpec */._)(fields, { hostArch: opts.hostArch });
     }
     catch (err) {
         if (!(err instanceof errors/* SpecError */.G8))
@@ -54738,12 +54815,12 @@ function decode(value, specs, seen = new Set()) {
     if ('float' in value)
         return python_pyFloat(value.float);
     if ('tuple' in value)
-        return new PyTuple(value.tuple.map((v) => decode(v, specs, seen)));
+        return new pyvalues_values/* PyTuple */.Wc(value.tuple.map((v) => decode(v, specs, seen)));
     if ('dict' in value) {
-        return new PyDict(value.dict.map(([k, v]) => [decode(k, specs, seen), decode(v, specs, seen)]));
+        return new pyvalues_values/* PyDict */.KL(value.dict.map(([k, v]) => [decode(k, specs, seen), decode(v, specs, seen)]));
     }
     if ('enum' in value)
-        return new PyEnum(value.enum[0], value.enum[1], BigInt(value.enum[2]));
+        return new pyvalues_values/* PyEnum */.zq(value.enum[0], value.enum[1], BigInt(value.enum[2]));
     return specDict(value.spec, specs, seen);
 }
 /** A nested ImageSpec as the mapping of its fields (what a YAML file's nested base_image is). */
@@ -54752,7 +54829,7 @@ function specDict(id, specs, seen) {
     if (!spec || seen.has(id))
         throw new Error(`the reader's output names an unknown or cyclic spec ${id}`);
     const inner = new Set([...seen, id]);
-    return new PyDict(spec.fields.map(([k, v]) => [k, decode(v, specs, inner)]));
+    return new pyvalues_values/* PyDict */.KL(spec.fields.map(([k, v]) => [k, decode(v, specs, inner)]));
 }
 /** Python's float repr back to a number: `inf`, `-inf` and `nan` are spelled differently in JavaScript. */
 function python_pyFloat(text) {
@@ -55282,8 +55359,8 @@ async function copy_digest_isDir(full) {
 
 const EXCLUDED = new Set(['pip_secret_mounts', 'builder', 'runtime_packages']);
 function spec_dict_specDict(spec, overrides = {}) {
-    const dict = new PyDict();
-    for (const field of SPEC_FIELDS) {
+    const dict = new pyvalues_values/* PyDict */.KL();
+    for (const field of model/* SPEC_FIELDS */.UO) {
         if (EXCLUDED.has(field))
             continue;
         const value = Object.hasOwn(overrides, field) ? overrides[field] : fieldValue(spec, field);
@@ -55300,9 +55377,9 @@ function fieldValue(spec, field) {
     if (field === 'source_copy_mode') {
         const mode = spec.source_copy_mode;
         // A plain Enum member: repr is `<CopyFileDetection.ALL: 2>`; a YAML string stays a string.
-        if (mode instanceof YamlCopyMode)
+        if (mode instanceof model/* YamlCopyMode */.iA)
             return mode.text;
-        return mode === undefined ? undefined : new PyEnum('CopyFileDetection', mode, COPY_MODES[mode]);
+        return mode === undefined ? undefined : new pyvalues_values/* PyEnum */.zq('CopyFileDetection', mode, model/* COPY_MODES */.PQ[mode]);
     }
     // Every other field already holds the Python value flytekit would hold (pip_secret_mounts is excluded).
     return spec[field];
@@ -55561,6 +55638,7 @@ function sameReference(known, image) {
 ;// CONCATENATED MODULE: ./src/plan/preflight.ts
 
 
+
 /**
  * Checks made on the whole graph before any registry is contacted: every Dockerfile is generated once, so that
  * a value a Dockerfile cannot carry safely (an env name with a space, a copy path with `$`) fails the step up
@@ -55596,6 +55674,58 @@ function dockerfileIssues(nodes, settings) {
     }
     return issues;
 }
+/**
+ * Every image's full reference (`registry/name:tag` as flytekit's `image_name()` gives it) checked as docker
+ * and the registry will read it, before any network call: name path components, the repository length with
+ * the host, the tag after `tag_format`, the registry's host and port. Each problem is put on the spec field that
+ * causes it, with that field's file:line, so a 300-character name, port 99999 or a `tag_format` that makes ':'
+ * are not later blamed on the registry or the network. `broken` holds those images, so that the images built on
+ * one are not blamed again for the FROM line it would give them.
+ */
+function referenceIssues(nodes) {
+    const issues = [];
+    const broken = new Set();
+    const seen = new Set();
+    for (const node of nodes) {
+        const problems = (0,reference/* referenceProblems */.Wx)({
+            name: node.spec.name,
+            tag: node.tagged.tag,
+            ...(node.spec.registry !== undefined ? { registry: node.spec.registry } : {}),
+            ...(node.spec.tag_format !== undefined ? { tagFormat: node.spec.tag_format } : {}),
+        });
+        if (problems.length > 0)
+            broken.add(node.tagged.image);
+        for (const problem of problems) {
+            const field = problem.field === 'tag' ? 'name' : problem.field;
+            const location = node.locate(field) ?? node.origin;
+            const message = problem.field === 'tag' ? `${node.tagged.image}: ${problem.message}` : problem.message;
+            // A spec pushed to several registries, or a base two specs share, repeats the same problem: report it once.
+            const key = `${location}\0${field}\0${message}`;
+            if (!seen.has(key))
+                issues.push({ path: field, location, message });
+            seen.add(key);
+        }
+    }
+    return { issues, broken };
+}
+/**
+ * The spec readers quote a refused `registry` value in their messages. One holding `user:password@` must not be
+ * printed (nothing masks it), so such an issue says why it is refused without the value; the location (file:line)
+ * still says where it is.
+ */
+function withoutCredentials(issues) {
+    const out = [];
+    const seen = new Set();
+    for (const issue of issues) {
+        const leaks = /(?:^|\.)registry$/.test(issue.path) && (0,reference/* hasCredentials */.Lk)(issue.message);
+        const safe = leaks ? { ...issue, message: reference/* CREDENTIALS_IN_REGISTRY */.ls } : issue;
+        const key = `${safe.location ?? ''}\0${safe.path}\0${safe.message}`;
+        if (!seen.has(key))
+            out.push(safe);
+        seen.add(key);
+    }
+    return out;
+}
 /** Settings that change what gets installed without failing: said once per spec, as warnings. */
 function installerWarnings(nodes, installer) {
     if (installer !== 'pip')
@@ -55620,14 +55750,17 @@ async function planImages(opts) {
         if (reason)
             node.notBuilt = reason;
     }
-    const built = graph.nodes.filter((n) => !n.notBuilt);
-    const issues = [
+    // Every image's reference is checked, the ones another builder makes too: they are still looked up.
+    const references = referenceIssues(graph.nodes);
+    const built = graph.nodes.filter((n) => !n.notBuilt && !(n.baseImage !== undefined && references.broken.has(n.baseImage)));
+    const issues = withoutCredentials([
         ...(opts.issues ?? []),
         ...read.errors,
         ...tagged.issues,
         ...graph.issues,
+        ...references.issues,
         ...dockerfileIssues(built, opts),
-    ];
+    ]);
     const specCount = Math.max(1, new Set(opts.files.map((f) => f.path)).size);
     if (issues.length > 0)
         throw new errors/* SpecError */.G8(issues, specCount);
@@ -56415,8 +56548,6 @@ async function tagChainImage(result, job, preview, connection, logger) {
         result.previewImage = refs.preview[0];
 }
 
-// EXTERNAL MODULE: ./src/cloud/github-oidc.ts
-var github_oidc = __nccwpck_require__(1539);
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 
 /** The job summary: one table of every image of the graph, then the register commands that find them by tag. */
@@ -56809,16 +56940,16 @@ function emitValue(v) {
         return quoted(v);
     if (Array.isArray(v))
         return `[${v.map(emitValue).join(', ')}]`;
-    if (v instanceof PyDict)
+    if (v instanceof pyvalues_values/* PyDict */.KL)
         return `{${[...v].map(([k, x]) => `${emitValue(k)}: ${emitValue(x)}`).join(', ')}}`;
-    if (v instanceof PyDate)
+    if (v instanceof pyvalues_values/* PyDate */.Eg)
         return `${pad(v.year, 4)}-${pad(v.month, 2)}-${pad(v.day, 2)}`;
-    if (v instanceof PyDateTime)
+    if (v instanceof pyvalues_values/* PyDateTime */.pv)
         return dateTime(v);
-    if (v instanceof PyEnum) {
+    if (v instanceof pyvalues_values/* PyEnum */.zq) {
         throw new NotExpressibleInYaml(`${v.className}.${v.name} is a Python enum member; YAML can only hold a string`);
     }
-    if (v instanceof PyTuple)
+    if (v instanceof pyvalues_values/* PyTuple */.Wc)
         throw new NotExpressibleInYaml('a tuple cannot be written in YAML');
     throw new NotExpressibleInYaml(`cannot write ${String(v)}`);
 }
@@ -56829,15 +56960,15 @@ function emit_fieldValue(spec, field) {
     if (field === 'base_image' && typeof value === 'object')
         return specMapping(value);
     if (field === 'source_copy_mode') {
-        if (value instanceof YamlCopyMode)
+        if (value instanceof model/* YamlCopyMode */.iA)
             return value.text;
         throw new NotExpressibleInYaml(`source_copy_mode ${String(value)} came from the 'source-copy-mode' input, where it is flytekit's enum; a YAML file can only hold a string, which flytekit hashes differently: set source_copy_mode in the spec file instead`);
     }
     return value;
 }
 function specMapping(spec) {
-    const out = new PyDict();
-    for (const field of SPEC_FIELDS) {
+    const out = new pyvalues_values/* PyDict */.KL();
+    for (const field of model/* SPEC_FIELDS */.UO) {
         // pip_secret_mounts holds tuples, which YAML cannot write; flytekit leaves it out of the tag anyway.
         if (field === 'pip_secret_mounts')
             continue;
@@ -57030,6 +57161,194 @@ function failureMessage(failed, total) {
 
 /***/ }),
 
+/***/ 3845:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Dh: () => (/* binding */ DIGEST),
+/* harmony export */   Dk: () => (/* binding */ TAG),
+/* harmony export */   Lk: () => (/* binding */ hasCredentials),
+/* harmony export */   NA: () => (/* binding */ NAME_TOTAL_LENGTH_MAX),
+/* harmony export */   Q8: () => (/* binding */ hostProblem),
+/* harmony export */   SH: () => (/* binding */ PATH_COMPONENT),
+/* harmony export */   T7: () => (/* binding */ registryProblem),
+/* harmony export */   Wx: () => (/* binding */ referenceProblems),
+/* harmony export */   ZN: () => (/* binding */ registrySecrets),
+/* harmony export */   jg: () => (/* binding */ HOST),
+/* harmony export */   ls: () => (/* binding */ CREDENTIALS_IN_REGISTRY)
+/* harmony export */ });
+/* unused harmony exports TAG_LENGTH_MAX, tagProblem, abbreviate */
+/* harmony import */ var _spec_construct_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2893);
+/**
+ * The image reference grammar (distribution/reference, as the OCI distribution spec writes it), as pure checks.
+ * The parser at the edge (registry/reference.ts), the `registry`/`registries` inputs and the plan's preflight all
+ * use these, so a reference the plan accepts is one docker and the registry accept too, and a reference that
+ * cannot work is refused before any network call instead of being blamed on the registry.
+ *
+ * It lives in the pure core (the core may not import registry/), and registry/reference.ts re-uses it.
+ */
+
+/** One path component: lower-case alphanumerics joined by '.', '_', '__' or runs of '-'. */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const TAG_LENGTH_MAX = 128;
+const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+/** `host[:port]` as docker reads it: DNS labels or a bracketed IPv6 address. */
+const HOST = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d+)?$/;
+/** distribution/reference's NameTotalLengthMax: the repository name including the registry host. */
+const NAME_TOTAL_LENGTH_MAX = 255;
+/** A DNS label (RFC 1035); resolvers refuse longer ones, so the registry cannot be reached. */
+const DNS_LABEL_MAX = 63;
+const FIX_CREDENTIALS = "Remove them: log in with the 'username' and 'password' inputs (from secrets), or with a docker/login-action " +
+    'step before this one';
+/**
+ * Why a registry string holding `user:password@` is refused. It never repeats the value: whatever is in it may be
+ * a password, and GitHub masks only what it was told is secret.
+ */
+const CREDENTIALS_IN_REGISTRY = "holds a user name or password ('user:password@host'): a registry is host[:port][/path] and is printed in " +
+    `logs, outputs and image names. ${FIX_CREDENTIALS}`;
+/**
+ * True when a registry string carries userinfo (`user:pass@host`, `https://user:tok@host/path`, `token@host`).
+ * No registry, path or image name may contain '@', so any '@' is taken as credentials: better to refuse and say
+ * nothing of the value than to print a password.
+ */
+function hasCredentials(registry) {
+    return registry.includes('@');
+}
+/**
+ * The secret part of a registry's userinfo (the password; a lone `token@host` user is a token), as written and
+ * lower-cased (flytekit lower-cases registries), for masking. Empty when there is none.
+ */
+function registrySecrets(registry) {
+    if (!hasCredentials(registry))
+        return [];
+    const stripped = registry.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+    const userinfo = stripped.slice(0, stripped.lastIndexOf('@'));
+    const colon = userinfo.indexOf(':');
+    const secret = colon < 0 ? userinfo : userinfo.slice(colon + 1);
+    if (secret === '')
+        return [];
+    return [...new Set([secret, secret.toLowerCase(), decodeOrSelf(secret)])];
+}
+function decodeOrSelf(text) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch {
+        return text;
+    }
+}
+/**
+ * What is wrong with a registry as written in `registry` or a `registries` line (before flytekit lower-cases
+ * it), or undefined. The checks are the ones docker and the registry would fail on later: credentials, a URL
+ * scheme, the host (DNS labels, port 1-65535), the path components, and flytekit's own registry pattern.
+ */
+function registryProblem(registry) {
+    const text = registry.trim();
+    if (text === '')
+        return 'is empty; give a registry host such as ghcr.io/my-org';
+    if (hasCredentials(text))
+        return CREDENTIALS_IN_REGISTRY;
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
+    if (scheme) {
+        return `'${text}' starts with '${scheme[0]}': a registry is host[:port][/path] without a scheme; write '${text.slice(scheme[0].length).replace(/\/+$/, '')}'`;
+    }
+    const lower = text.toLowerCase();
+    const [host = '', ...path] = lower.split('/');
+    const hostIssue = hostProblem(host);
+    if (hostIssue)
+        return `'${text}': ${hostIssue}`;
+    if (path.some((c) => c === '')) {
+        return `'${text}' has an empty path part (a '//' or a trailing '/'); write it as host/part/part without them`;
+    }
+    const bad = path.find((c) => !PATH_COMPONENT.test(c));
+    if (bad !== undefined) {
+        return `'${text}': the path part '${bad}' is not valid in an image name; use lower-case letters, digits and single separators (. _ __ -)`;
+    }
+    if (!_spec_construct_js__WEBPACK_IMPORTED_MODULE_0__/* .REGISTRY_RE */ .k.test(lower)) {
+        return `'${text}' is not a registry flytekit accepts; use a host with an optional path, e.g. ghcr.io/my-org, 123456789012.dkr.ecr.us-east-1.amazonaws.com/team or localhost:30000`;
+    }
+    return undefined;
+}
+/** What is wrong with `host[:port]`: its shape, a DNS label over 63 characters, a port outside 1-65535. */
+function hostProblem(host) {
+    if (!HOST.test(host)) {
+        return `the host '${host}' is not a DNS name or IP address with an optional :port, e.g. registry.example.com:5000`;
+    }
+    const port = /:(\d+)$/.exec(host)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+        return `port ${port} is out of range: a port is 1 to 65535`;
+    }
+    const long = host
+        .replace(/:\d+$/, '')
+        .split('.')
+        .find((label) => label.length > DNS_LABEL_MAX);
+    if (long !== undefined && !host.startsWith('[')) {
+        return `the host part '${abbreviate(long, 20)}' has ${long.length} characters; DNS allows at most ${DNS_LABEL_MAX} between dots`;
+    }
+    return undefined;
+}
+/**
+ * The full reference `registry/name:tag` that flytekit's `image_name()` gives, checked as docker will read it
+ * when it pushes: the registry, every name path component, the repository length including the host (255), and
+ * the tag (a `tag_format` that makes ':' or '/' or more than 128 characters is that field's problem).
+ */
+function referenceProblems(ref) {
+    const problems = [];
+    const registry = ref.registry ?? '';
+    const registryIssue = registry ? registryProblem(registry) : undefined;
+    if (registryIssue)
+        problems.push({ field: 'registry', message: registryIssue });
+    const bad = ref.name.split('/').find((c) => !PATH_COMPONENT.test(c));
+    if (bad !== undefined) {
+        problems.push({
+            field: 'name',
+            message: `'${ref.name}' is not a valid image name: '${bad}' is not a path component (lower-case letters, digits and single separators . _ __ -, with '/' between parts), e.g. my-team/train`,
+        });
+    }
+    const repository = registry && !registryIssue ? `${registry}/${ref.name}` : ref.name;
+    if (!registryIssue && repository.length > NAME_TOTAL_LENGTH_MAX) {
+        problems.push({
+            field: 'name',
+            message: `the image name '${abbreviate(repository, 60)}' has ${repository.length} characters; a repository name ` +
+                `including the registry host may have at most ${NAME_TOTAL_LENGTH_MAX}. Shorten the name (or the registry path)`,
+        });
+    }
+    const tagIssue = tagProblem(ref.tag);
+    if (tagIssue && ref.tagFormat !== undefined) {
+        problems.push({
+            field: 'tag_format',
+            message: `${JSON.stringify(ref.tagFormat)} gives the tag '${ref.tag}', which ${tagIssue}. A tag is ` +
+                `letters, digits, '_', '.' and '-', at most ${TAG_LENGTH_MAX}, not starting with '.' or '-': keep ` +
+                "{spec_hash} and join the rest with '-', '_' or '.', e.g. '{spec_hash}-dev'",
+        });
+    }
+    else if (tagIssue) {
+        problems.push({ field: 'tag', message: `the tag '${ref.tag}' ${tagIssue}` });
+    }
+    return problems;
+}
+/** Why a tag is not one docker accepts, in words ('has a ':''), or undefined. */
+function tagProblem(tag) {
+    if (TAG.test(tag))
+        return undefined;
+    if (tag === '')
+        return 'is empty';
+    if (tag.length > TAG_LENGTH_MAX)
+        return `has ${tag.length} characters (at most ${TAG_LENGTH_MAX})`;
+    const bad = [...new Set([...tag].filter((ch) => !/[A-Za-z0-9_.-]/.test(ch)))];
+    if (bad.length > 0)
+        return `has ${bad.map((ch) => JSON.stringify(ch)).join(', ')}, which a tag cannot hold`;
+    return `starts with '${tag[0]}'`;
+}
+/** Long values are shown by their start and length, so that one bad value does not flood the message. */
+function abbreviate(text, max) {
+    return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+
+/***/ }),
+
 /***/ 6814:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -57064,6 +57383,78 @@ async function post() {
     catch (err) {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Cleanup did not finish: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(err)}`);
     }
+}
+
+
+/***/ }),
+
+/***/ 8229:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Eg: () => (/* binding */ PyDate),
+/* harmony export */   GZ: () => (/* binding */ isPyDict),
+/* harmony export */   KL: () => (/* binding */ PyDict),
+/* harmony export */   Wc: () => (/* binding */ PyTuple),
+/* harmony export */   pv: () => (/* binding */ PyDateTime),
+/* harmony export */   zq: () => (/* binding */ PyEnum)
+/* harmony export */ });
+class PyDict extends Map {
+}
+class PyTuple {
+    items;
+    constructor(items) {
+        this.items = items;
+    }
+}
+/** An enum member, printed by repr as `<Class.NAME: value>` (flytekit's CopyFileDetection). */
+class PyEnum {
+    className;
+    name;
+    value;
+    constructor(className, name, value) {
+        this.className = className;
+        this.name = name;
+        this.value = value;
+    }
+}
+/** A `datetime.date` (YAML 1.1 reads an unquoted `2024-01-31` as one). */
+class PyDate {
+    year;
+    month;
+    day;
+    constructor(year, month, day) {
+        this.year = year;
+        this.month = month;
+        this.day = day;
+    }
+}
+/**
+ * A `datetime.datetime` (YAML 1.1 reads an unquoted `2024-01-31 10:00:00` as one). `offsetMinutes` is the fixed
+ * UTC offset of its `datetime.timezone`, or null for a naive datetime.
+ */
+class PyDateTime {
+    year;
+    month;
+    day;
+    hour;
+    minute;
+    second;
+    microsecond;
+    offsetMinutes;
+    constructor(year, month, day, hour, minute, second, microsecond, offsetMinutes) {
+        this.year = year;
+        this.month = month;
+        this.day = day;
+        this.hour = hour;
+        this.minute = minute;
+        this.second = second;
+        this.microsecond = microsecond;
+        this.offsetMinutes = offsetMinutes;
+    }
+}
+function isPyDict(v) {
+    return v instanceof PyDict;
 }
 
 
@@ -57238,13 +57629,17 @@ function firstLine(text) {
 /* harmony export */   jW: () => (/* binding */ isLoopbackRegistry),
 /* harmony export */   nz: () => (/* binding */ apiHost)
 /* harmony export */ });
-/* unused harmony exports DOCKER_HUB_API_HOST, InvalidReferenceError, formatDigestReference, hostWithoutPort */
+/* unused harmony exports DOCKER_HUB_API_HOST, InvalidReferenceError, redactCredentials, formatDigestReference, hostWithoutPort */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3919);
+/* harmony import */ var _plan_reference_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3845);
 /**
  * Image references (`host[:port]/path[:tag][@digest]`) parsed the way the Docker CLI reads them, so that the host
  * we log in to, the host whose credentials we look up and the repository we query are the ones docker itself
  * will use when it pushes.
  */
+
+// The grammar (path components, tags, digests, hosts, lengths) is the pure core's, which checks spec references
+// with it before any network call.
 
 const DOCKER_HUB = 'docker.io';
 /** Docker Hub's registry API lives on a different host from the name users write. */
@@ -57256,33 +57651,54 @@ class InvalidReferenceError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .A
     reference;
     name = 'InvalidReferenceError';
     constructor(reference, reason) {
-        super(`Invalid image reference '${reference}': ${reason}`);
+        super(`Invalid image reference '${redactCredentials(reference)}': ${reason}`);
         this.reference = reference;
     }
 }
-// Grammar from the distribution reference package: lower-case path components separated by '/', each made of
-// alphanumerics joined by '.', '_', '__' or runs of '-'.
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
-const HOST = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d+)?$/;
+/**
+ * A reference holding `user:password@` is shown without it: the message reaches the job log, and nothing has
+ * masked a password written into a registry name.
+ */
+function redactCredentials(reference) {
+    const at = userinfoEnd(reference);
+    if (at < 0)
+        return reference;
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(reference)?.[0] ?? '';
+    return `${scheme}***@${reference.slice(at + 1)}`;
+}
+/** Where the `user:password@` of a reference ends (its '@'), or -1. The '@' of a digest is not one. */
+function userinfoEnd(reference) {
+    const last = reference.lastIndexOf('@');
+    if (last < 0 || !DIGEST_AFTER_AT.test(reference.slice(last + 1)))
+        return last;
+    return last === 0 ? -1 : reference.lastIndexOf('@', last - 1);
+}
+const DIGEST_AFTER_AT = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 function parseReference(input) {
     const text = input.trim();
     if (text === '')
         throw new InvalidReferenceError(input, 'it is empty');
+    if (userinfoEnd(text) >= 0) {
+        throw new InvalidReferenceError(input, "the registry holds a user name or password; log in with the 'username' and 'password' inputs or docker login instead");
+    }
     const [nameAndTag, digest] = splitOnce(text, '@');
-    if (digest !== undefined && !DIGEST.test(digest)) {
+    if (digest !== undefined && !_plan_reference_js__WEBPACK_IMPORTED_MODULE_1__/* .DIGEST */ .Dh.test(digest)) {
         throw new InvalidReferenceError(input, `'${digest}' is not a digest (expected sha256:<64 hex digits>)`);
     }
     const { name, tag } = splitTag(nameAndTag);
-    if (tag !== undefined && !TAG.test(tag)) {
+    if (tag !== undefined && !_plan_reference_js__WEBPACK_IMPORTED_MODULE_1__/* .TAG */ .Dk.test(tag)) {
         throw new InvalidReferenceError(input, `'${tag}' is not a valid tag (letters, digits, '_', '.', '-'; at most 128)`);
     }
     const { registry, path } = splitRegistry(name, input);
     const repository = registry === DOCKER_HUB && !path.includes('/') ? `library/${path}` : path;
     for (const component of repository.split('/')) {
-        if (!PATH_COMPONENT.test(component))
+        if (!_plan_reference_js__WEBPACK_IMPORTED_MODULE_1__/* .PATH_COMPONENT */ .SH.test(component))
             throw new InvalidReferenceError(input, pathProblem(component));
+    }
+    // distribution counts the name as written (host included), before docker.io's `library/` is added.
+    const written = name.length;
+    if (written > _plan_reference_js__WEBPACK_IMPORTED_MODULE_1__/* .NAME_TOTAL_LENGTH_MAX */ .NA) {
+        throw new InvalidReferenceError(input, `the repository name has ${written} characters, more than the ${_plan_reference_js__WEBPACK_IMPORTED_MODULE_1__/* .NAME_TOTAL_LENGTH_MAX */ .NA} a registry accepts`);
     }
     return { registry, repository, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
 }
@@ -57336,8 +57752,11 @@ function splitRegistry(name, input) {
     const isHost = first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost');
     if (!isHost)
         return { registry: DOCKER_HUB, path: name };
-    if (!HOST.test(first))
+    if (!_plan_reference_js__WEBPACK_IMPORTED_MODULE_1__/* .HOST */ .jg.test(first))
         throw new InvalidReferenceError(input, `'${first}' is not a valid registry host`);
+    const hostIssue = (0,_plan_reference_js__WEBPACK_IMPORTED_MODULE_1__/* .hostProblem */ .Q8)(first);
+    if (hostIssue)
+        throw new InvalidReferenceError(input, hostIssue);
     const path = name.slice(slash + 1);
     if (path === '')
         throw new InvalidReferenceError(input, 'the repository name is missing');
@@ -57351,6 +57770,298 @@ function pathProblem(component) {
     }
     return `'${component}' is not a valid repository path component (lowercase letters, digits, '.', '_', '-')`;
 }
+
+
+/***/ }),
+
+/***/ 2893:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   _: () => (/* binding */ constructImageSpec),
+/* harmony export */   k: () => (/* binding */ REGISTRY_RE)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3919);
+/* harmony import */ var _pyvalues_values_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8229);
+/* harmony import */ var _model_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(113);
+/**
+ * `ImageSpec(**fields)` without Python: the dataclass defaults plus what `__post_init__` does to the values
+ * before anything is hashed (flytekit/image_spec/image_spec.py, v1.16):
+ *   - `name` and a non-empty `registry` are lower-cased, and the registry must look like one;
+ *   - `platform` defaults to linux/amd64, or linux/arm64 for a `localhost:` registry on an arm64 host;
+ *   - `source_copy_mode` defaults to LOADED_MODULES whenever `source_root` is set.
+ * A `base_image` mapping is built into a nested ImageSpec the same way. Field types are checked elsewhere;
+ * a value of the wrong type still ends in a SpecError here rather than a crash.
+ */
+
+
+
+const FIELD_SET = new Set(_model_js__WEBPACK_IMPORTED_MODULE_1__/* .SPEC_FIELDS */ .UO);
+/** Fields `__post_init__` requires to be None or a list of str (flytekit raises ValueError otherwise). */
+const STRING_LIST_FIELDS = [
+    'packages',
+    'conda_packages',
+    'conda_channels',
+    'apt_packages',
+    'pip_extra_index_url',
+    'entrypoint',
+    'commands',
+    'copy',
+    'runtime_packages',
+];
+/** Fields flytekit never type-checks: whatever YAML gave is kept, and hashed as that Python value. */
+const PASS_THROUGH_FIELDS = [
+    'python_version',
+    'builder',
+    'cuda',
+    'cudnn',
+    'pip_index',
+    'pip_extra_args',
+    'registry_config',
+    'python_exec',
+];
+const DICT_FIELDS = ['env', 'builder_options', 'builder_config'];
+function constructImageSpec(fields, opts) {
+    const reader = new FieldReader(fields);
+    const unknown = [...fields.keys()].filter((k) => !FIELD_SET.has(k));
+    for (const key of unknown)
+        reader.issue(key, 'is not an ImageSpec field (flytekit raises TypeError for it)');
+    const registry = normaliseRegistry(reader);
+    const spec = {
+        name: reader.str('name', 'flytekit').toLowerCase(),
+        platform: reader.optStr('platform') ?? defaultPlatform(registry, opts.hostArch),
+    };
+    if (registry !== undefined)
+        spec.registry = registry;
+    assignOptional(spec, reader);
+    const baseImage = constructBaseImage(reader, opts);
+    if (baseImage !== undefined)
+        spec.base_image = baseImage;
+    const copyMode = copyModeOf(reader);
+    // `self.source_copy_mode = self.source_copy_mode or CopyFileDetection.LOADED_MODULES` when source_root is set.
+    if (copyMode !== undefined)
+        spec.source_copy_mode = copyMode;
+    else if (spec.source_root !== undefined)
+        spec.source_copy_mode = 'LOADED_MODULES';
+    const mounts = secretMounts(reader);
+    if (mounts !== undefined)
+        spec.pip_secret_mounts = mounts;
+    reader.throwIfIssues();
+    return spec;
+}
+function assignOptional(spec, reader) {
+    for (const field of PASS_THROUGH_FIELDS) {
+        const v = reader.get(field);
+        if (v !== undefined)
+            spec[field] = v;
+    }
+    for (const field of STRING_LIST_FIELDS) {
+        const v = reader.strList(field);
+        if (v !== undefined)
+            spec[field] = v;
+    }
+    for (const field of DICT_FIELDS) {
+        const v = reader.dict(field);
+        if (v !== undefined)
+            spec[field] = v;
+    }
+    for (const field of ['source_root', 'requirements', 'tag_format']) {
+        const v = reader.optStr(field);
+        if (v !== undefined)
+            spec[field] = v;
+    }
+}
+// flytekit's validate_container_registry_name, with Python's Unicode `\d` and `\w`, and `$` also matching
+// before a final newline.
+const REGISTRY_RE = /^(localhost:\p{Nd}{1,5}|([a-z\p{Nd}._-]+)(:\p{Nd}{1,5})?)(\/[\p{L}\p{N}_.-]+)*\n?$/u;
+/** A truthy registry is lower-cased and validated; `""` is kept as is (and still hashed). */
+function normaliseRegistry(reader) {
+    const registry = reader.optStr('registry');
+    if (!registry)
+        return registry;
+    const lower = registry.toLowerCase();
+    if (!REGISTRY_RE.test(lower)) {
+        reader.issue('registry', `'${lower}' is not a valid container registry; expected e.g. 'localhost:30000', 'ghcr.io/username' or 'docker.io/username'`);
+    }
+    return lower;
+}
+/** Since flytekit 1.16.4: linux/arm64 only for a `localhost:` registry on an arm64 machine. */
+function defaultPlatform(registry, hostArch) {
+    const arm = hostArch === 'arm64' || hostArch === 'aarch64';
+    return arm && registry?.startsWith('localhost:') ? 'linux/arm64' : 'linux/amd64';
+}
+function constructBaseImage(reader, opts) {
+    const base = reader.get('base_image');
+    if (base === undefined || typeof base === 'string')
+        return base;
+    if (!(base instanceof _pyvalues_values_js__WEBPACK_IMPORTED_MODULE_2__/* .PyDict */ .KL)) {
+        reader.issue('base_image', 'must be an image name or a mapping of ImageSpec fields');
+        return undefined;
+    }
+    const nested = new Map();
+    for (const [k, v] of base) {
+        if (typeof k === 'string')
+            nested.set(k, v);
+        else
+            reader.issue('base_image', `has a non-string key ${String(k)}`);
+    }
+    try {
+        return constructImageSpec(nested, opts);
+    }
+    catch (e) {
+        if (!(e instanceof _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .SpecError */ .G8))
+            throw e;
+        for (const i of e.issues)
+            reader.issues.push({ ...i, path: `base_image.${i.path}` });
+        return undefined;
+    }
+}
+/**
+ * The CopyFileDetection enum member itself, or a plain string as a YAML file gives it, which flytekit keeps as
+ * a string (see YamlCopyMode).
+ */
+function copyModeOf(reader) {
+    const v = reader.get('source_copy_mode');
+    if (v === undefined)
+        return undefined;
+    if (typeof v === 'string')
+        return new _model_js__WEBPACK_IMPORTED_MODULE_1__/* .YamlCopyMode */ .iA(v);
+    if (v instanceof _pyvalues_values_js__WEBPACK_IMPORTED_MODULE_2__/* .PyEnum */ .zq && Object.hasOwn(_model_js__WEBPACK_IMPORTED_MODULE_1__/* .COPY_MODES */ .PQ, v.name))
+        return v.name;
+    reader.issue('source_copy_mode', `must be one of ${Object.keys(_model_js__WEBPACK_IMPORTED_MODULE_1__/* .COPY_MODES */ .PQ).join(', ')}`);
+    return undefined;
+}
+/** `(src, dst)` pairs; flytekit wants tuples, which YAML cannot write, so 2-item lists are taken too. */
+function secretMounts(reader) {
+    const v = reader.get('pip_secret_mounts');
+    if (v === undefined)
+        return undefined;
+    const items = Array.isArray(v) ? v : [];
+    const mounts = items.map((item) => (item instanceof _pyvalues_values_js__WEBPACK_IMPORTED_MODULE_2__/* .PyTuple */ .Wc ? item.items : item));
+    if (!Array.isArray(v) || !mounts.every(isStringPair)) {
+        reader.issue('pip_secret_mounts', 'must be a list of [source, target] pairs of strings');
+        return undefined;
+    }
+    return mounts;
+}
+function isStringPair(v) {
+    return Array.isArray(v) && v.length === 2 && v.every((s) => typeof s === 'string');
+}
+/** Reads fields, treating an explicit None like an absent field, and collects every problem. */
+class FieldReader {
+    fields;
+    issues = [];
+    constructor(fields) {
+        this.fields = fields;
+    }
+    get(field) {
+        const v = this.fields.get(field);
+        return v === null ? undefined : v;
+    }
+    issue(path, message) {
+        this.issues.push({ path, message });
+    }
+    /** A required string; None is an error (flytekit would call None.lower()). */
+    str(field, fallback) {
+        if (!this.fields.has(field))
+            return fallback;
+        const v = this.fields.get(field);
+        if (typeof v === 'string')
+            return v;
+        this.issue(field, 'must be a string');
+        return fallback;
+    }
+    optStr(field) {
+        const v = this.get(field);
+        if (v === undefined || typeof v === 'string')
+            return v;
+        this.issue(field, 'must be a string');
+        return undefined;
+    }
+    strList(field) {
+        const v = this.get(field);
+        if (v === undefined)
+            return undefined;
+        if (Array.isArray(v) && v.every((s) => typeof s === 'string'))
+            return v;
+        this.issue(field, 'must be a list of strings');
+        return undefined;
+    }
+    dict(field) {
+        const v = this.get(field);
+        if (v === undefined || v instanceof _pyvalues_values_js__WEBPACK_IMPORTED_MODULE_2__/* .PyDict */ .KL)
+            return v;
+        this.issue(field, 'must be a mapping');
+        return undefined;
+    }
+    throwIfIssues() {
+        if (this.issues.length > 0)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .SpecError */ .G8(this.issues);
+    }
+}
+
+
+/***/ }),
+
+/***/ 113:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   PQ: () => (/* binding */ COPY_MODES),
+/* harmony export */   UO: () => (/* binding */ SPEC_FIELDS),
+/* harmony export */   iA: () => (/* binding */ YamlCopyMode)
+/* harmony export */ });
+/** flytekit's CopyFileDetection members, with their enum values. */
+const COPY_MODES = { LOADED_MODULES: 1n, ALL: 2n, NO_COPY: 3n };
+/**
+ * source_copy_mode as a YAML file gives it: a plain string. `ImageSpec(**yaml.safe_load(f))` never turns it into
+ * the CopyFileDetection enum, so flytekit hashes the string (`'ALL'`, not `<CopyFileDetection.ALL: 2>`), and since
+ * a string equals neither NO_COPY nor LOADED_MODULES, any string copies and hashes every file, as ALL does.
+ */
+class YamlCopyMode {
+    text;
+    constructor(text) {
+        this.text = text;
+    }
+    toString() {
+        return this.text;
+    }
+}
+/**
+ * The ImageSpec dataclass fields of flytekit 1.16, in declaration order. The order is part of the tag: flytekit
+ * hashes the repr of a dict built in this order.
+ */
+const SPEC_FIELDS = [
+    'name',
+    'python_version',
+    'builder',
+    'source_root',
+    'env',
+    'registry',
+    'packages',
+    'conda_packages',
+    'conda_channels',
+    'requirements',
+    'apt_packages',
+    'cuda',
+    'cudnn',
+    'base_image',
+    'platform',
+    'pip_index',
+    'pip_extra_index_url',
+    'pip_secret_mounts',
+    'pip_extra_args',
+    'registry_config',
+    'entrypoint',
+    'commands',
+    'tag_format',
+    'source_copy_mode',
+    'copy',
+    'python_exec',
+    'runtime_packages',
+    'builder_options',
+    'builder_config',
+];
 
 
 /***/ }),

@@ -1,8 +1,11 @@
+import { accessSync, constants, statSync } from 'node:fs'
+import path from 'node:path'
 import type { BuildPlan, BuildSecret } from './buildx-args.js'
 import { InputError } from '../errors.js'
 
 /**
- * The parts of the buildx plan that come straight from action inputs (pure: input values in, plan values out).
+ * The parts of the buildx plan that come straight from action inputs (input values in, plan values out), and the
+ * checks that refuse, before anything is built or pushed, values buildx would refuse (or silently misread) later.
  */
 export interface BuildxInputs {
   network: string
@@ -17,6 +20,12 @@ export interface BuildxInputs {
   noCache: boolean
 }
 
+/** One line of a list input with its line number in the input's text (blank and `#` lines counted). */
+export interface NumberedLine {
+  line: number
+  text: string
+}
+
 /** `KEY=VALUE` lines into a record; `input` names the input in the error. */
 export function keyValues(lines: string[], input: string): Record<string, string> {
   const out: Record<string, string> = {}
@@ -28,24 +37,231 @@ export function keyValues(lines: string[], input: string): Record<string, string
   return out
 }
 
-/** buildx `--secret` syntax (`id=x,src=path` or `id=x,env=VAR`) into a BuildSecret. */
+/**
+ * Every problem of a `KEY=VALUE` list (`build-args`, `labels`), by line. Values are never repeated: build
+ * arguments often carry tokens, and a line without '=' may be one.
+ */
+export function keyValueProblems(lines: readonly NumberedLine[]): string[] {
+  const problems: string[] = []
+  const firstLine = new Map<string, number>()
+  for (const { line, text } of lines) {
+    const eq = text.indexOf('=')
+    const key = eq < 0 ? '' : text.slice(0, eq).trim()
+    if (eq < 0) {
+      problems.push(`line ${line} has no '=': write one KEY=VALUE per line`)
+    } else if (key === '') {
+      problems.push(`line ${line} has no KEY before '=': write one KEY=VALUE per line`)
+    } else if (/\s/.test(key)) {
+      problems.push(`line ${line}: the key '${key}' has a space; keys are one word, e.g. PIP_INDEX_URL=...`)
+    } else if (firstLine.has(key)) {
+      problems.push(`line ${line} sets ${key} again (line ${firstLine.get(key)} set it): keep one`)
+    } else {
+      firstLine.set(key, line)
+    }
+  }
+  return problems
+}
+
+/**
+ * One CSV record as buildx reads `--secret`, `--provenance` and `--sbom` values (Go's encoding/csv): fields
+ * split on ',', a field may be quoted with '"' (a '""' inside is one '"'). Undefined when it is not one record.
+ */
+export function csvFields(text: string): string[] | undefined {
+  const fields: string[] = []
+  let i = 0
+  for (;;) {
+    let field = ''
+    if (text[i] === '"') {
+      for (i++; ; i++) {
+        if (i >= text.length) return undefined
+        if (text[i] === '"') {
+          if (text[i + 1] !== '"') break
+          i++
+        }
+        field += text[i]
+      }
+      i++
+      if (i < text.length && text[i] !== ',') return undefined
+    } else {
+      const comma = text.indexOf(',', i)
+      field = text.slice(i, comma < 0 ? text.length : comma)
+      if (field.includes('"')) return undefined
+      i = comma < 0 ? text.length : comma
+    }
+    fields.push(field)
+    if (i >= text.length) return fields
+    i++
+  }
+}
+
+/** Go's strconv.ParseBool, which buildx uses for attestation switches. */
+const GO_BOOL = /^(?:1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/
+
+const ATTESTATION_KEYS: Record<'provenance' | 'sbom', Record<string, (v: string) => string | undefined>> = {
+  provenance: {
+    mode: (v) => (v === 'min' || v === 'max' ? undefined : `mode is min or max, not '${v}'`),
+    'builder-id': (v) => (v.trim() ? undefined : 'builder-id needs a value (a URI naming the builder)'),
+    version: (v) => (v === 'v0.2' || v === 'v1' ? undefined : `version is v0.2 or v1, not '${v}'`),
+    reproducible: goBool('reproducible'),
+    'inline-only': goBool('inline-only'),
+    disabled: goBool('disabled'),
+  },
+  sbom: {
+    generator: (v) => (v.trim() ? undefined : 'generator needs a value (the scanner image)'),
+    disabled: goBool('disabled'),
+  },
+}
+
+function goBool(key: string): (v: string) => string | undefined {
+  return (v) => (GO_BOOL.test(v) ? undefined : `${key} is true or false, not '${v}'`)
+}
+
+const ATTESTATION_EXAMPLES = {
+  provenance: "true, false, mode=min, mode=max or a list such as 'mode=max,version=v1,builder-id=https://…'",
+  sbom: "true, false or 'generator=IMAGE'",
+}
+
+/**
+ * What buildx accepts for `--provenance` / `--sbom`: a boolean as Go reads it, or a CSV list of key=value
+ * parameters of that attestation. Anything else fails the build after other images were pushed.
+ */
+export function attestationProblem(kind: 'provenance' | 'sbom', value: string): string | undefined {
+  const text = value.trim()
+  if (text === '' || GO_BOOL.test(text)) return undefined
+  const fields = csvFields(text)
+  const fix = `use ${ATTESTATION_EXAMPLES[kind]}`
+  if (!fields) return `'${text}' is not a comma-separated key=value list (a stray '"'); ${fix}`
+  const problems: string[] = []
+  for (const field of fields) {
+    const eq = field.indexOf('=')
+    const key = field.slice(0, eq).trim().toLowerCase()
+    const check = ATTESTATION_KEYS[kind][key]
+    if (eq < 0) problems.push(`'${field}' is neither true/false nor key=value`)
+    else if (!check)
+      problems.push(
+        `'${key}' is not ${kind === 'sbom' ? 'an SBOM' : 'a provenance'} parameter (${Object.keys(ATTESTATION_KEYS[kind]).join(', ')})`,
+      )
+    else {
+      const issue = check(field.slice(eq + 1))
+      if (issue) problems.push(issue)
+    }
+  }
+  return problems.length > 0 ? `'${text}': ${problems.join('; ')}; ${fix}` : undefined
+}
+
+const SECRET_FIX = 'write id=NAME,src=FILE or id=NAME,env=VARIABLE'
+
+type ParsedSecret = { ok: true; secret: BuildSecret } | { ok: false; problem: string }
+
+/**
+ * buildx's `--secret` syntax (util/buildflags/secrets.go): one CSV record of `type=file|env`, `id`, `src` (or
+ * `source`) and `env`; with `type=env`, `src` names the variable. Field values other than the id, file and
+ * variable name are never repeated in a problem: a misplaced token must not reach the log.
+ */
+function readSecret(text: string): ParsedSecret {
+  const fields = csvFields(text)
+  if (!fields) return { ok: false, problem: `is not one comma-separated record (a stray '"'); ${SECRET_FIX}` }
+  const values = new Map<string, string>()
+  for (const [i, field] of fields.entries()) {
+    const eq = field.indexOf('=')
+    if (eq < 0)
+      return {
+        ok: false,
+        problem: `has a field without '=' (field ${i + 1}; fields are key=value); ${SECRET_FIX}`,
+      }
+    const key = field.slice(0, eq).trim().toLowerCase()
+    const value = field.slice(eq + 1).trim()
+    if (!['type', 'id', 'src', 'source', 'env'].includes(key)) {
+      return {
+        ok: false,
+        problem: `has '${key}', which is not a secret field (type, id, src, env); ${SECRET_FIX}`,
+      }
+    }
+    values.set(key === 'source' ? 'src' : key, value)
+  }
+  const type = values.get('type')
+  if (type !== undefined && type !== 'file' && type !== 'env') {
+    return { ok: false, problem: `has type=${type}; the type is file or env` }
+  }
+  const id = values.get('id')
+  let src = values.get('src')
+  let env = values.get('env')
+  if (type === 'env' && !env) [env, src] = [src, undefined]
+  if (!id) return { ok: false, problem: `has no id=; ${SECRET_FIX}` }
+  if (!src && !env) return { ok: false, problem: `(id=${id}) names no source; ${SECRET_FIX}` }
+  if (src && env) return { ok: false, problem: `(id=${id}) gives both src= and env=; keep one` }
+  return { ok: true, secret: src ? { id, src } : { id, env: env as string } }
+}
+
+/** buildx `--secret` syntax into a BuildSecret; the first problem is thrown naming the input. */
 export function parseSecret(text: string): BuildSecret {
-  const fields = new Map(
-    text.split(',').map((part) => {
-      const eq = part.indexOf('=')
-      return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()] as const
-    }),
-  )
-  const id = fields.get('id')
-  const src = fields.get('src') ?? fields.get('source')
-  const env = fields.get('env')
-  if (!id || (!src && !env)) {
-    throw new InputError(
-      'secrets',
-      `'${text.split(',')[0]}…' is not a buildx secret; write id=NAME,src=FILE or id=NAME,env=VARIABLE`,
+  const parsed = readSecret(text)
+  if (!parsed.ok) throw new InputError('secrets', `a secret ${parsed.problem}`)
+  return parsed.secret
+}
+
+export interface SecretSources {
+  /** Where buildx resolves a relative `src` (the action's working directory: buildx runs there). */
+  cwd: string
+  env: NodeJS.ProcessEnv
+}
+
+/**
+ * Every problem of the `secrets` lines: the syntax, a repeated id, a `src` file that is missing, not a file or
+ * not readable, an `env` variable that is not set in the step's environment. buildx would fail on each only
+ * when it builds, after other images were pushed.
+ */
+export function secretProblems(lines: readonly NumberedLine[], sources: SecretSources): string[] {
+  const problems: string[] = []
+  const firstLine = new Map<string, number>()
+  for (const { line, text } of lines) {
+    const parsed = readSecret(text)
+    if (!parsed.ok) {
+      problems.push(`line ${line} ${parsed.problem}`)
+      continue
+    }
+    const { secret } = parsed
+    const known = firstLine.get(secret.id)
+    if (known !== undefined) {
+      problems.push(`line ${line} repeats id=${secret.id} of line ${known}: ids name one secret each`)
+      continue
+    }
+    firstLine.set(secret.id, line)
+    const issue = 'src' in secret ? fileProblem(secret.src, sources.cwd) : envProblem(secret.env, sources.env)
+    if (issue) problems.push(`line ${line} (id=${secret.id}): ${issue}`)
+  }
+  return problems
+}
+
+function fileProblem(src: string, cwd: string): string | undefined {
+  const full = path.resolve(cwd, src)
+  const where = path.isAbsolute(src) ? '' : ` (relative to ${cwd})`
+  let isFile: boolean
+  try {
+    isFile = statSync(full).isFile()
+  } catch {
+    return `the src file '${src}'${where} does not exist; create it in an earlier step or fix the path`
+  }
+  if (!isFile) return `src '${src}'${where} is not a file; a secret is read from one file`
+  try {
+    accessSync(full, constants.R_OK)
+  } catch {
+    return `the src file '${src}'${where} cannot be read by this step (permissions); make it readable`
+  }
+  return undefined
+}
+
+function envProblem(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    return 'env= takes the name of an environment variable (letters, digits, _), not its value'
+  }
+  if (env[name] === undefined) {
+    return (
+      `the environment variable ${name} is not set in this step; set it in the step's env: ` +
+      `(${name}: \${{ secrets.${name} }})`
     )
   }
-  return src ? { id, src } : { id, env: env as string }
+  return undefined
 }
 
 export function buildPlanDefaults(

@@ -5,7 +5,7 @@ import { readSources, type SpecFileRef, type SpecSource } from '../sources/read.
 import type { ImageSpec } from '../spec/model.js'
 import { tagSources } from './chains.js'
 import { planGraph, type ImageNode } from './graph.js'
-import { dockerfileIssues, installerWarnings } from './preflight.js'
+import { dockerfileIssues, installerWarnings, referenceIssues, withoutCredentials } from './preflight.js'
 
 /**
  * sources -> specs -> tags -> the image graph, with every Dockerfile generated once: all before any registry is
@@ -43,14 +43,19 @@ export async function planImages(opts: PlanOptions): Promise<ImagePlan> {
     const reason = builtElsewhere(node.spec, opts.buildUnion)
     if (reason) node.notBuilt = reason
   }
-  const built = graph.nodes.filter((n) => !n.notBuilt)
-  const issues = [
+  // Every image's reference is checked, the ones another builder makes too: they are still looked up.
+  const references = referenceIssues(graph.nodes)
+  const built = graph.nodes.filter(
+    (n) => !n.notBuilt && !(n.baseImage !== undefined && references.broken.has(n.baseImage)),
+  )
+  const issues = withoutCredentials([
     ...(opts.issues ?? []),
     ...read.errors,
     ...tagged.issues,
     ...graph.issues,
+    ...references.issues,
     ...dockerfileIssues(built, opts),
-  ]
+  ])
   const specCount = Math.max(1, new Set(opts.files.map((f) => f.path)).size)
   if (issues.length > 0) throw new SpecError(issues, specCount)
   const none =

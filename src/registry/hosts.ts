@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js'
+import { CREDENTIALS_IN_REGISTRY, hasCredentials } from '../plan/reference.js'
 
 /**
  * Classifies a registry string (`host[/path]`) so the action knows which cloud credentials it needs and how the
@@ -81,6 +82,8 @@ export function parseRegistry(registry: string): ParsedRegistry {
 
 /** Splits `[scheme://]host[/path][/]` into a lower-cased host and a path without outer slashes. */
 export function splitRegistry(registry: string): { host: string; path: string } {
+  // Said without the value: a `user:password@` in it is not masked by anything.
+  if (hasCredentials(registry)) throw new InputError('registry', CREDENTIALS_IN_REGISTRY)
   const trimmed = registry
     .trim()
     .replace(/^[a-z]+:\/\//i, '')

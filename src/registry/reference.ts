@@ -4,6 +4,9 @@
  * will use when it pushes.
  */
 import { ActionError } from '../errors.js'
+// The grammar (path components, tags, digests, hosts, lengths) is the pure core's, which checks spec references
+// with it before any network call.
+import { DIGEST, HOST, hostProblem, NAME_TOTAL_LENGTH_MAX, PATH_COMPONENT, TAG } from '../plan/reference.js'
 
 export const DOCKER_HUB = 'docker.io'
 /** Docker Hub's registry API lives on a different host from the name users write. */
@@ -29,21 +32,39 @@ export class InvalidReferenceError extends ActionError {
     readonly reference: string,
     reason: string,
   ) {
-    super(`Invalid image reference '${reference}': ${reason}`)
+    super(`Invalid image reference '${redactCredentials(reference)}': ${reason}`)
   }
 }
 
-// Grammar from the distribution reference package: lower-case path components separated by '/', each made of
-// alphanumerics joined by '.', '_', '__' or runs of '-'.
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
-const TAG = /^[\w][\w.-]{0,127}$/
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/
-const HOST =
-  /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d+)?$/
+/**
+ * A reference holding `user:password@` is shown without it: the message reaches the job log, and nothing has
+ * masked a password written into a registry name.
+ */
+export function redactCredentials(reference: string): string {
+  const at = userinfoEnd(reference)
+  if (at < 0) return reference
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(reference)?.[0] ?? ''
+  return `${scheme}***@${reference.slice(at + 1)}`
+}
+
+/** Where the `user:password@` of a reference ends (its '@'), or -1. The '@' of a digest is not one. */
+function userinfoEnd(reference: string): number {
+  const last = reference.lastIndexOf('@')
+  if (last < 0 || !DIGEST_AFTER_AT.test(reference.slice(last + 1))) return last
+  return last === 0 ? -1 : reference.lastIndexOf('@', last - 1)
+}
+
+const DIGEST_AFTER_AT = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/
 
 export function parseReference(input: string): ImageReference {
   const text = input.trim()
   if (text === '') throw new InvalidReferenceError(input, 'it is empty')
+  if (userinfoEnd(text) >= 0) {
+    throw new InvalidReferenceError(
+      input,
+      "the registry holds a user name or password; log in with the 'username' and 'password' inputs or docker login instead",
+    )
+  }
 
   const [nameAndTag, digest] = splitOnce(text, '@')
   if (digest !== undefined && !DIGEST.test(digest)) {
@@ -60,6 +81,14 @@ export function parseReference(input: string): ImageReference {
   const repository = registry === DOCKER_HUB && !path.includes('/') ? `library/${path}` : path
   for (const component of repository.split('/')) {
     if (!PATH_COMPONENT.test(component)) throw new InvalidReferenceError(input, pathProblem(component))
+  }
+  // distribution counts the name as written (host included), before docker.io's `library/` is added.
+  const written = name.length
+  if (written > NAME_TOTAL_LENGTH_MAX) {
+    throw new InvalidReferenceError(
+      input,
+      `the repository name has ${written} characters, more than the ${NAME_TOTAL_LENGTH_MAX} a registry accepts`,
+    )
   }
   return { registry, repository, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) }
 }
@@ -120,6 +149,8 @@ function splitRegistry(name: string, input: string): { registry: string; path: s
   const isHost = first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost')
   if (!isHost) return { registry: DOCKER_HUB, path: name }
   if (!HOST.test(first)) throw new InvalidReferenceError(input, `'${first}' is not a valid registry host`)
+  const hostIssue = hostProblem(first)
+  if (hostIssue) throw new InvalidReferenceError(input, hostIssue)
   const path = name.slice(slash + 1)
   if (path === '') throw new InvalidReferenceError(input, 'the repository name is missing')
   return { registry: normaliseRegistry(first), path }
