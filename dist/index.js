@@ -36278,7 +36278,7 @@ function isNotFound(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8722);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(14);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7117);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6814);
 /* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3519);
 
@@ -36372,7 +36372,7 @@ class BufferedLogger {
 
 /***/ }),
 
-/***/ 14:
+/***/ 7117:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37834,10 +37834,16 @@ function validateConcurrency(concurrency) {
  * `BuildPlan` -> `docker buildx build` argv. Pure: no environment, no I/O, so the exact command line can be
  * table-tested and printed, and buildx.ts only runs what this returns.
  */
-function outputArgs(output) {
-    if (output === 'push')
-        return ['--push'];
-    if (output === 'load')
+/**
+ * The image exporter with `rewrite-timestamp=true`. `store=false`: with the docker driver on the containerd image
+ * store the engine always unpacks what it stores, which BuildKit refuses together with rewritten layers
+ * ("exporter option "rewrite-timestamp" conflicts with "unpack""); a push needs no local copy.
+ */
+const REPRODUCIBLE_PUSH = 'type=image,push=true,rewrite-timestamp=true,store=false';
+function outputArgs(plan) {
+    if (plan.output === 'push')
+        return plan.rewriteTimestamp ? ['--output', REPRODUCIBLE_PUSH] : ['--push'];
+    if (plan.output === 'load')
         return ['--load'];
     return ['--output', 'type=cacheonly'];
 }
@@ -37851,13 +37857,18 @@ function buildxArgs(plan) {
         ...optional('--file', plan.dockerfile),
         ...plan.tags.flatMap((t) => ['--tag', t]),
         ...(plan.platforms && plan.platforms.length > 0 ? ['--platform', plan.platforms.join(',')] : []),
-        ...outputArgs(plan.output),
+        ...outputArgs(plan),
         '--metadata-file',
         plan.metadataFile,
         `--provenance=${attestationValue(plan.provenance) ?? 'false'}`,
         ...(attestationValue(plan.sbom) !== undefined ? [`--sbom=${attestationValue(plan.sbom)}`] : []),
         ...entries(plan.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-        ...entries(plan.buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+        ...entries(plan.buildArgs)
+            .filter(([k]) => k !== 'SOURCE_DATE_EPOCH' || plan.sourceDateEpoch === undefined)
+            .flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+        ...(plan.sourceDateEpoch !== undefined
+            ? ['--build-arg', `SOURCE_DATE_EPOCH=${plan.sourceDateEpoch}`]
+            : []),
         ...(plan.secrets ?? []).flatMap((s) => ['--secret', secretValue(s)]),
         ...(plan.cacheFrom ?? []).flatMap((c) => ['--cache-from', c]),
         ...(plan.cacheTo ?? []).flatMap((c) => ['--cache-to', c]),
@@ -38967,10 +38978,18 @@ async function inspectBuilder(ctx, name) {
         return info;
     return { ...info, ...(await containerdImageStore(ctx)) };
 }
-/** The first `Name:` and `Driver:` of `docker buildx inspect` (the builder's; node sections come later). */
+/**
+ * The first `Name:` and `Driver:` of `docker buildx inspect` (the builder's; node sections come later), and the
+ * first node's BuildKit release (`BuildKit version: v0.13.2`; buildx before 0.12 printed `Buildkit: v0.11.6`).
+ */
 function parseInspect(stdout) {
     const field = (key) => new RegExp(`^${key}:\\s*(.+)$`, 'm').exec(stdout)?.[1]?.trim();
-    return { name: field('Name') ?? 'default', driver: field('Driver') ?? 'unknown' };
+    const buildkit = /^Build[kK]it(?: version)?:\s*v?(\d+\.\d+\.\d+)/m.exec(stdout)?.[1];
+    return {
+        name: field('Name') ?? 'default',
+        driver: field('Driver') ?? 'unknown',
+        ...(buildkit && buildkit !== '0.0.0' ? { buildkitVersion: buildkit } : {}),
+    };
 }
 async function containerdImageStore(ctx) {
     const result = await docker(ctx, ['info', '--format', '{{json .DriverStatus}}']);
@@ -39017,15 +39036,62 @@ function assertBuilderSupports(plan, builder) {
         problems.map((p) => `  - ${p}`).join('\n') +
         `\nTo fix it, ${DOCKER_DRIVER_FIX}.`);
 }
-/** Docker, then buildx (installed if needed), then the builder's capabilities against the plan. */
+/** `rewrite-timestamp` arrived in BuildKit 0.13 (Docker Engine 26 embeds it) and buildx 0.13. */
+const REWRITE_TIMESTAMP_BUILDKIT = '0.13.0';
+const REWRITE_TIMESTAMP_ENGINE = '26.0.0';
+/**
+ * Whether the builder can clamp the file times in pushed layers to SOURCE_DATE_EPOCH, or why not. BuildKit before
+ * 0.13 ignores the option without a word, so old releases are recognised here rather than trusted. The docker
+ * driver needs the containerd image store: the classic store's exporter has no such option.
+ */
+function timestampRewrite(builder, versions) {
+    if (!versionAtLeast(versions.buildx, REWRITE_TIMESTAMP_BUILDKIT)) {
+        return { ok: false, reason: `Buildx v${versions.buildx} is older than 0.13` };
+    }
+    if (builder.driver === 'docker') {
+        if (builder.containerdImageStore === undefined) {
+            return {
+                ok: false,
+                reason: 'it could not be told whether the engine uses the containerd image store, which the docker driver needs for it',
+            };
+        }
+        if (!builder.containerdImageStore) {
+            return { ok: false, reason: 'the docker driver supports it only with the containerd image store' };
+        }
+        if (!versionAtLeast(versions.engine, REWRITE_TIMESTAMP_ENGINE)) {
+            return {
+                ok: false,
+                reason: `Docker ${versions.engine} embeds a BuildKit older than 0.13 (Docker 26 has 0.13)`,
+            };
+        }
+        return { ok: true };
+    }
+    if (builder.buildkitVersion && !versionAtLeast(builder.buildkitVersion, REWRITE_TIMESTAMP_BUILDKIT)) {
+        return { ok: false, reason: `its BuildKit is v${builder.buildkitVersion}, older than 0.13` };
+    }
+    return { ok: true };
+}
+/**
+ * Docker, then buildx (installed if needed), then the builder's capabilities against the plan. A builder that
+ * cannot rewrite layer timestamps is used all the same, with one warning: the image is still correct, only a
+ * second build of it can push another digest.
+ */
 async function prepareBuilder(ctx, options) {
     const logger = ctx.logger ?? new log/* NullLogger */.Q5();
     const versions = await detectDocker(ctx);
     const buildx = await ensureBuildx(ctx, options);
     const builder = await inspectBuilder(ctx, options.plan.builder);
-    logger.info(`Docker ${versions.server} (client ${versions.client}), Buildx v${buildx}, builder '${builder.name}' (driver: ${builder.driver})`);
+    const buildkit = builder.buildkitVersion ? `, BuildKit v${builder.buildkitVersion}` : '';
+    logger.info(`Docker ${versions.server} (client ${versions.client}), Buildx v${buildx}, builder '${builder.name}' (driver: ${builder.driver}${buildkit})`);
     assertBuilderSupports(options.plan, builder);
-    return builder;
+    const rewrite = timestampRewrite(builder, { engine: versions.server, buildx });
+    const { plan } = options;
+    if (!rewrite.ok && plan.output === 'push' && plan.sourceDateEpoch !== undefined) {
+        logger.warning(`The Docker Buildx builder '${builder.name}' (driver: ${builder.driver}) cannot rewrite the file times in image layers (BuildKit's rewrite-timestamp): ${rewrite.reason}. ` +
+            'Images are pushed without it, so two builds of the same spec can push different digests (the digest output is still the one the tag points at). ' +
+            "For reproducible images use Docker 26 or newer with the containerd image store, or a builder with BuildKit 0.13 or newer through the 'builder' input.");
+    }
+    return { ...builder, rewriteTimestamp: rewrite.ok };
 }
 async function runBuild(ctx, plan, options = {}) {
     // A metadata file left from an earlier build must never be mistaken for this build's result.
@@ -39034,21 +39100,42 @@ async function runBuild(ctx, plan, options = {}) {
     const result = await docker(ctx, buildxArgs(plan), {
         silent: ctx.quiet ?? false,
         ...(options.cwd && { cwd: options.cwd }),
+        // buildx (>= 0.10) also reads it from its environment, e.g. for attestations' timestamps.
+        ...(plan.sourceDateEpoch !== undefined && { env: { SOURCE_DATE_EPOCH: String(plan.sourceDateEpoch) } }),
     });
     if (ctx.quiet) {
         for (const text of [result.stdout, result.stderr])
             if (text.trim())
                 ctx.logger?.info(text.trimEnd());
     }
-    if (result.exitCode !== 0) {
-        throw new errors/* ActionError */.lZ(`docker buildx build failed: ${summariseBuildFailure(result.stderr)}`);
-    }
+    if (result.exitCode !== 0)
+        throw new BuildFailedError(result.stderr);
     const metadata = await readBuildMetadata(plan.metadataFile);
     const digest = typeof metadata['containerimage.digest'] === 'string' ? metadata['containerimage.digest'] : undefined;
     if (plan.output === 'push' && !digest) {
         throw new errors/* ActionError */.lZ(`docker buildx build succeeded but recorded no image digest in ${plan.metadataFile} ('containerimage.digest'), so the pushed image cannot be identified`);
     }
+    if (plan.output === 'push' && plan.rewriteTimestamp && keepsPushedImages(options.builder)) {
+        await pullPushed(ctx, plan.tags);
+    }
     return { ...(digest && { digest }), metadata };
+}
+/** With the docker driver on the containerd image store, the builder's store is the engine's: a push kept a copy there. */
+function keepsPushedImages(builder) {
+    return builder?.driver === 'docker' && builder.containerdImageStore === true;
+}
+/**
+ * A rewritten push is not stored in the engine (see REPRODUCIBLE_PUSH), so later steps of the job would no longer
+ * find the image with `docker run`: pull it back, which copies nothing the engine's content store already holds.
+ */
+async function pullPushed(ctx, tags) {
+    for (const tag of tags) {
+        const result = await docker(ctx, ['pull', '--quiet', tag]);
+        if (result.exitCode !== 0) {
+            const said = firstMeaningfulLine(result.stderr) ?? `exit code ${result.exitCode}`;
+            ctx.logger?.warning(`${tag} is pushed, but could not be pulled back into the local Docker engine (${said}): later steps of this job that run it pull it themselves.`);
+        }
+    }
 }
 async function readBuildMetadata(path) {
     let text;
@@ -39070,6 +39157,55 @@ async function readBuildMetadata(path) {
     catch (err) {
         throw new errors/* ActionError */.lZ(`The build metadata ${path} is not valid: ${(0,errors/* errorMessage */.gJ)(err)}`);
     }
+}
+/** A failed `docker buildx build`: the message summarises buildx's output; `kind` says whether to try again. */
+class BuildFailedError extends errors/* ActionError */.lZ {
+    stderr;
+    name = 'BuildFailedError';
+    kind;
+    /** The error line the kind was read from, for the log. */
+    reason;
+    constructor(stderr) {
+        super(`docker buildx build failed: ${summariseBuildFailure(stderr)}`);
+        this.stderr = stderr;
+        const classified = classifyBuildFailure(stderr);
+        this.kind = classified.kind;
+        this.reason = classified.reason;
+    }
+}
+/** A RUN step's own failure; its command line or log may mention timeouts, which are then not the registry's. */
+const RUN_STEP_FAILED = /did not complete successfully/;
+const REWRITE_REFUSED = /rewrite-timestamp/;
+/** Refused credentials or permissions: trying again cannot help. */
+const AUTH_FAILED = /\b40[13] (?:Unauthorized|Forbidden)\b|status(?: code)?:? 40[13]\b|unauthorized|\bdenied\b|insufficient_scope|authentication required/i;
+const TRANSIENT = [
+    /connection reset|broken pipe|use of closed network connection|connection closed|server sent GOAWAY/i,
+    /\bEOF\b/,
+    /timeout|timed out|deadline exceeded/i,
+    // An HTTP status as Go's registry clients print it: `...: 503 Service Unavailable`, `status code 502`.
+    /: (?:5\d\d|429) [A-Z]|status(?: code)?:? (?:5\d\d|429)\b|too many requests/i,
+    // Two builds of one image at once on the engine's containerd image store: the second to register it loses.
+    /image "[^"]+": already exists/,
+];
+/**
+ * Classifies from buildx's top-level `ERROR:` lines only: the failing step's log (pip's own retries and
+ * timeouts) is the build's, not the registry's.
+ */
+function classifyBuildFailure(stderr) {
+    const errors = stderr
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /^(ERROR|error):/.test(l));
+    const reason = errors.at(-1) ?? '';
+    if (errors.some((l) => RUN_STEP_FAILED.test(l)))
+        return { kind: 'fatal', reason };
+    const rewrite = errors.find((l) => REWRITE_REFUSED.test(l));
+    if (rewrite)
+        return { kind: 'rewrite-unsupported', reason: rewrite };
+    if (errors.some((l) => AUTH_FAILED.test(l)))
+        return { kind: 'fatal', reason };
+    const transient = errors.find((l) => TRANSIENT.some((re) => re.test(l)));
+    return transient ? { kind: 'transient', reason: transient } : { kind: 'fatal', reason };
 }
 const MAX_STEP_LOG_LINES = 12;
 /**
@@ -39111,10 +39247,11 @@ function versionAtLeast(version, minimum) {
     return true;
 }
 function docker(ctx, args, extra = {}) {
+    const { env, ...rest } = extra;
     return (ctx.exec ?? src_exec/* exec */.m0)('docker', args, {
-        env: (0,docker_login/* dockerEnv */.gT)(ctx.configDir),
+        env: { ...env, ...(0,docker_login/* dockerEnv */.gT)(ctx.configDir) },
         ...(ctx.logger && { logger: ctx.logger }),
-        ...extra,
+        ...rest,
     });
 }
 /** The first line worth quoting; skips blank lines and docker's "WARNING" chatter. */
@@ -39185,6 +39322,53 @@ function splitLessThans(quotedBody) {
 function dockerfileDoubleQuote(value) {
     return `"${value.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
 }
+/**
+ * Environment variable names the ENV line holds as they are. BuildKit splits ENV arguments into words at blanks,
+ * cuts each word at its first `=`, and runs the name through its word lexer as well (quotes, backslashes and `$`
+ * would change it), so a name keeps to characters none of that touches, and starts with a letter, digit or `_`.
+ * That is wider than POSIX (`10`, `my.var` and `A-B` are names Docker keeps and programs can read, though no
+ * shell can expand them) and narrower than Docker, which takes any name without `=`.
+ */
+const ENV_NAME_WORD = /^[A-Za-z0-9_][A-Za-z0-9_.:@%+,/-]*$/;
+const ENV_NAME_CHAR = /[A-Za-z0-9_.:@%+,/-]/;
+/** The first character that keeps `name` out of an ENV line, with its 1-based position; `''` for an empty name. */
+function envNameObstacle(name) {
+    if (ENV_NAME_WORD.test(name))
+        return undefined;
+    if (name === '')
+        return { char: '', position: 0 };
+    let position = 0;
+    for (const ch of name) {
+        position++;
+        const allowed = position === 1 ? /[A-Za-z0-9_]/.test(ch) : ENV_NAME_CHAR.test(ch);
+        if (!allowed)
+            return { char: ch, position };
+    }
+    return undefined;
+}
+/**
+ * The first character an ENV value cannot carry, and why. Inside Dockerfile double quotes BuildKit keeps every
+ * character but three it escapes, and has no escape for any other: a line break ends the instruction, NUL and
+ * lone surrogates are not text an environment can hold, and the other characters of UNSAFE_CHAR could only be
+ * written raw, which this generator never does (see the top of this file).
+ */
+function envValueObstacle(value) {
+    let position = 0;
+    for (const ch of value) {
+        position++;
+        if (!UNSAFE_CHAR.test(ch))
+            continue;
+        const kind = ch === '\n' || ch === '\r'
+            ? 'line break'
+            : ch === '\0'
+                ? 'NUL'
+                : /\p{Cs}/u.test(ch)
+                    ? 'surrogate'
+                    : 'raw only';
+        return { char: ch, position, kind };
+    }
+    return undefined;
+}
 /** Values BuildKit's lexer leaves alone unquoted: no quotes, backslash, `$` or blanks. */
 const PLAIN_ENV_VALUE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 /** An ENV value: as it is when plain (flytekit's `K=v` spelling), else double-quoted. */
@@ -39229,7 +39413,9 @@ function isVerbatimSafe(command, first) {
         return false;
     if (/\\[ \t]*$/.test(command))
         return false;
-    return !(first && /^[ \t]*--/.test(command));
+    // A first command starting with `--` would read as a RUN flag; one starting with `\` is read so by some
+    // Dockerfile parsers (BuildKit only takes a literal `--`): encode both rather than rely on either reading.
+    return !(first && /^[ \t]*(--|\\)/.test(command));
 }
 /** Shell variable the encoded form of a command goes through. */
 const ENCODED_COMMAND_VAR = '__imagespec_cmd';
@@ -39457,8 +39643,11 @@ function pipInstall(plan) {
         ...(fromLock ? [bind(CONSTRAINTS_FILE)] : []),
         ...plan.secretMounts,
     ];
+    // pip compiles .pyc files whose headers hold the install time, so two builds of one spec would differ. With
+    // SOURCE_DATE_EPOCH set (any value) Python writes hash-based .pyc files instead; a fixed value keeps the layer
+    // cache valid across commits.
     const script = `${python} -m venv --system-site-packages --without-pip ${VENV}` +
-        ` && ${VENV}/bin/python -m pip install ${args} && chown -R flytekit ${VENV}`;
+        ` && SOURCE_DATE_EPOCH=0 ${VENV}/bin/python -m pip install ${args} && chown -R flytekit ${VENV}`;
     return ['WORKDIR /root', run(...mounts, script), 'WORKDIR /'];
 }
 
@@ -40444,6 +40633,564 @@ function shown(value) {
     return JSON.stringify(value);
 }
 
+;// CONCATENATED MODULE: ./src/spec/unicode-names.ts
+/**
+ * Unicode character names (as Python's `unicodedata.name` gives them) for the characters a spec value is most
+ * likely to hold by mistake: Latin-1 letters and spaces, General Punctuation (dashes, quotes, spaces, zero-width
+ * and bidi controls), Greek and Cyrillic letters, fullwidth forms, variation selectors and tag characters, and a
+ * few dozen others that look like ASCII letters or punctuation. A character outside these has no name here and is
+ * described by its kind instead (see characters.ts). __tests__/spec/characters.test.ts checks every name against
+ * Python's unicodedata.
+ */
+/** Python's names of the printable ASCII characters that are neither letters nor digits, from U+0021. */
+// prettier-ignore
+const ASCII_PUNCTUATION = new Map([
+    [0x21, 'EXCLAMATION MARK'], [0x22, 'QUOTATION MARK'], [0x23, 'NUMBER SIGN'], [0x24, 'DOLLAR SIGN'],
+    [0x25, 'PERCENT SIGN'], [0x26, 'AMPERSAND'], [0x27, 'APOSTROPHE'], [0x28, 'LEFT PARENTHESIS'],
+    [0x29, 'RIGHT PARENTHESIS'], [0x2a, 'ASTERISK'], [0x2b, 'PLUS SIGN'], [0x2c, 'COMMA'], [0x2d, 'HYPHEN-MINUS'],
+    [0x2e, 'FULL STOP'], [0x2f, 'SOLIDUS'], [0x3a, 'COLON'], [0x3b, 'SEMICOLON'], [0x3c, 'LESS-THAN SIGN'],
+    [0x3d, 'EQUALS SIGN'], [0x3e, 'GREATER-THAN SIGN'], [0x3f, 'QUESTION MARK'], [0x40, 'COMMERCIAL AT'],
+    [0x5b, 'LEFT SQUARE BRACKET'], [0x5c, 'REVERSE SOLIDUS'], [0x5d, 'RIGHT SQUARE BRACKET'],
+    [0x5e, 'CIRCUMFLEX ACCENT'], [0x5f, 'LOW LINE'], [0x60, 'GRAVE ACCENT'], [0x7b, 'LEFT CURLY BRACKET'],
+    [0x7c, 'VERTICAL LINE'], [0x7d, 'RIGHT CURLY BRACKET'], [0x7e, 'TILDE'],
+]);
+const DIGITS = ['ZERO', 'ONE', 'TWO', 'THREE', 'FOUR', 'FIVE', 'SIX', 'SEVEN', 'EIGHT', 'NINE'];
+/** The name of a printable ASCII character other than the space (U+0021 to U+007E). */
+function asciiName(cp) {
+    const ch = String.fromCodePoint(cp);
+    if (/[A-Z]/.test(ch))
+        return `LATIN CAPITAL LETTER ${ch}`;
+    if (/[a-z]/.test(ch))
+        return `LATIN SMALL LETTER ${ch.toUpperCase()}`;
+    if (/[0-9]/.test(ch))
+        return `DIGIT ${DIGITS[cp - 0x30]}`;
+    return ASCII_PUNCTUATION.get(cp);
+}
+/** U+0400 to U+042F are the capitals; U+0450 to U+045F and U+0430 to U+044F the small letters, in that order. */
+// prettier-ignore
+const CYRILLIC = [
+    'IE WITH GRAVE', 'IO', 'DJE', 'GJE', 'UKRAINIAN IE', 'DZE', 'BYELORUSSIAN-UKRAINIAN I', 'YI', 'JE', 'LJE', 'NJE',
+    'TSHE', 'KJE', 'I WITH GRAVE', 'SHORT U', 'DZHE', 'A', 'BE', 'VE', 'GHE', 'DE', 'IE', 'ZHE', 'ZE', 'I', 'SHORT I',
+    'KA', 'EL', 'EM', 'EN', 'O', 'PE', 'ER', 'ES', 'TE', 'U', 'EF', 'HA', 'TSE', 'CHE', 'SHA', 'SHCHA', 'HARD SIGN',
+    'YERU', 'SOFT SIGN', 'E', 'YU', 'YA',
+];
+/** U+0391 to U+03A9 and U+03B1 to U+03C9 (U+03A2 is unassigned; U+03C2 is FINAL SIGMA). */
+// prettier-ignore
+const GREEK = [
+    'ALPHA', 'BETA', 'GAMMA', 'DELTA', 'EPSILON', 'ZETA', 'ETA', 'THETA', 'IOTA', 'KAPPA', 'LAMDA', 'MU', 'NU', 'XI',
+    'OMICRON', 'PI', 'RHO', 'FINAL SIGMA', 'SIGMA', 'TAU', 'UPSILON', 'PHI', 'CHI', 'PSI', 'OMEGA',
+];
+function formulaName(cp) {
+    if (cp >= 0x0400 && cp <= 0x042f)
+        return `CYRILLIC CAPITAL LETTER ${CYRILLIC[cp - 0x0400]}`;
+    if (cp >= 0x0430 && cp <= 0x044f)
+        return `CYRILLIC SMALL LETTER ${CYRILLIC[cp - 0x0430 + 16]}`;
+    if (cp >= 0x0450 && cp <= 0x045f)
+        return `CYRILLIC SMALL LETTER ${CYRILLIC[cp - 0x0450]}`;
+    if (cp >= 0x0391 && cp <= 0x03a9 && cp !== 0x03a2)
+        return `GREEK CAPITAL LETTER ${GREEK[cp - 0x0391]}`;
+    if (cp >= 0x03b1 && cp <= 0x03c9)
+        return `GREEK SMALL LETTER ${GREEK[cp - 0x03b1]}`;
+    if (cp >= 0xff01 && cp <= 0xff5e)
+        return `FULLWIDTH ${asciiName(cp - 0xff01 + 0x21)}`;
+    if (cp >= 0xfe00 && cp <= 0xfe0f)
+        return `VARIATION SELECTOR-${cp - 0xfe00 + 1}`;
+    if (cp >= 0xe0100 && cp <= 0xe01ef)
+        return `VARIATION SELECTOR-${cp - 0xe0100 + 17}`;
+    if (cp === 0xe0001)
+        return 'LANGUAGE TAG';
+    if (cp === 0xe007f)
+        return 'CANCEL TAG';
+    if (cp === 0xe0020)
+        return 'TAG SPACE';
+    if (cp >= 0xe0021 && cp <= 0xe007e)
+        return `TAG ${asciiName(cp - 0xe0000)}`;
+    return undefined;
+}
+/** Python's name of the code point, when this table has it. */
+function unicodeName(cp) {
+    if (cp === 0x20)
+        return 'SPACE';
+    if (cp > 0x20 && cp < 0x7f)
+        return asciiName(cp);
+    const name = cp >= 0xa0 && cp <= 0xff
+        ? LATIN_1[cp - 0xa0]
+        : cp >= 0x2000 && cp <= 0x206f
+            ? GENERAL_PUNCTUATION[cp - 0x2000]
+            : (OTHERS.get(cp) ?? formulaName(cp));
+    return name === '' ? undefined : name;
+}
+// prettier-ignore
+const LATIN_1 = [
+    'NO-BREAK SPACE',
+    'INVERTED EXCLAMATION MARK',
+    'CENT SIGN',
+    'POUND SIGN',
+    'CURRENCY SIGN',
+    'YEN SIGN',
+    'BROKEN BAR',
+    'SECTION SIGN',
+    'DIAERESIS',
+    'COPYRIGHT SIGN',
+    'FEMININE ORDINAL INDICATOR',
+    'LEFT-POINTING DOUBLE ANGLE QUOTATION MARK',
+    'NOT SIGN',
+    'SOFT HYPHEN',
+    'REGISTERED SIGN',
+    'MACRON',
+    'DEGREE SIGN',
+    'PLUS-MINUS SIGN',
+    'SUPERSCRIPT TWO',
+    'SUPERSCRIPT THREE',
+    'ACUTE ACCENT',
+    'MICRO SIGN',
+    'PILCROW SIGN',
+    'MIDDLE DOT',
+    'CEDILLA',
+    'SUPERSCRIPT ONE',
+    'MASCULINE ORDINAL INDICATOR',
+    'RIGHT-POINTING DOUBLE ANGLE QUOTATION MARK',
+    'VULGAR FRACTION ONE QUARTER',
+    'VULGAR FRACTION ONE HALF',
+    'VULGAR FRACTION THREE QUARTERS',
+    'INVERTED QUESTION MARK',
+    'LATIN CAPITAL LETTER A WITH GRAVE',
+    'LATIN CAPITAL LETTER A WITH ACUTE',
+    'LATIN CAPITAL LETTER A WITH CIRCUMFLEX',
+    'LATIN CAPITAL LETTER A WITH TILDE',
+    'LATIN CAPITAL LETTER A WITH DIAERESIS',
+    'LATIN CAPITAL LETTER A WITH RING ABOVE',
+    'LATIN CAPITAL LETTER AE',
+    'LATIN CAPITAL LETTER C WITH CEDILLA',
+    'LATIN CAPITAL LETTER E WITH GRAVE',
+    'LATIN CAPITAL LETTER E WITH ACUTE',
+    'LATIN CAPITAL LETTER E WITH CIRCUMFLEX',
+    'LATIN CAPITAL LETTER E WITH DIAERESIS',
+    'LATIN CAPITAL LETTER I WITH GRAVE',
+    'LATIN CAPITAL LETTER I WITH ACUTE',
+    'LATIN CAPITAL LETTER I WITH CIRCUMFLEX',
+    'LATIN CAPITAL LETTER I WITH DIAERESIS',
+    'LATIN CAPITAL LETTER ETH',
+    'LATIN CAPITAL LETTER N WITH TILDE',
+    'LATIN CAPITAL LETTER O WITH GRAVE',
+    'LATIN CAPITAL LETTER O WITH ACUTE',
+    'LATIN CAPITAL LETTER O WITH CIRCUMFLEX',
+    'LATIN CAPITAL LETTER O WITH TILDE',
+    'LATIN CAPITAL LETTER O WITH DIAERESIS',
+    'MULTIPLICATION SIGN',
+    'LATIN CAPITAL LETTER O WITH STROKE',
+    'LATIN CAPITAL LETTER U WITH GRAVE',
+    'LATIN CAPITAL LETTER U WITH ACUTE',
+    'LATIN CAPITAL LETTER U WITH CIRCUMFLEX',
+    'LATIN CAPITAL LETTER U WITH DIAERESIS',
+    'LATIN CAPITAL LETTER Y WITH ACUTE',
+    'LATIN CAPITAL LETTER THORN',
+    'LATIN SMALL LETTER SHARP S',
+    'LATIN SMALL LETTER A WITH GRAVE',
+    'LATIN SMALL LETTER A WITH ACUTE',
+    'LATIN SMALL LETTER A WITH CIRCUMFLEX',
+    'LATIN SMALL LETTER A WITH TILDE',
+    'LATIN SMALL LETTER A WITH DIAERESIS',
+    'LATIN SMALL LETTER A WITH RING ABOVE',
+    'LATIN SMALL LETTER AE',
+    'LATIN SMALL LETTER C WITH CEDILLA',
+    'LATIN SMALL LETTER E WITH GRAVE',
+    'LATIN SMALL LETTER E WITH ACUTE',
+    'LATIN SMALL LETTER E WITH CIRCUMFLEX',
+    'LATIN SMALL LETTER E WITH DIAERESIS',
+    'LATIN SMALL LETTER I WITH GRAVE',
+    'LATIN SMALL LETTER I WITH ACUTE',
+    'LATIN SMALL LETTER I WITH CIRCUMFLEX',
+    'LATIN SMALL LETTER I WITH DIAERESIS',
+    'LATIN SMALL LETTER ETH',
+    'LATIN SMALL LETTER N WITH TILDE',
+    'LATIN SMALL LETTER O WITH GRAVE',
+    'LATIN SMALL LETTER O WITH ACUTE',
+    'LATIN SMALL LETTER O WITH CIRCUMFLEX',
+    'LATIN SMALL LETTER O WITH TILDE',
+    'LATIN SMALL LETTER O WITH DIAERESIS',
+    'DIVISION SIGN',
+    'LATIN SMALL LETTER O WITH STROKE',
+    'LATIN SMALL LETTER U WITH GRAVE',
+    'LATIN SMALL LETTER U WITH ACUTE',
+    'LATIN SMALL LETTER U WITH CIRCUMFLEX',
+    'LATIN SMALL LETTER U WITH DIAERESIS',
+    'LATIN SMALL LETTER Y WITH ACUTE',
+    'LATIN SMALL LETTER THORN',
+    'LATIN SMALL LETTER Y WITH DIAERESIS',
+];
+// prettier-ignore
+const GENERAL_PUNCTUATION = [
+    'EN QUAD',
+    'EM QUAD',
+    'EN SPACE',
+    'EM SPACE',
+    'THREE-PER-EM SPACE',
+    'FOUR-PER-EM SPACE',
+    'SIX-PER-EM SPACE',
+    'FIGURE SPACE',
+    'PUNCTUATION SPACE',
+    'THIN SPACE',
+    'HAIR SPACE',
+    'ZERO WIDTH SPACE',
+    'ZERO WIDTH NON-JOINER',
+    'ZERO WIDTH JOINER',
+    'LEFT-TO-RIGHT MARK',
+    'RIGHT-TO-LEFT MARK',
+    'HYPHEN',
+    'NON-BREAKING HYPHEN',
+    'FIGURE DASH',
+    'EN DASH',
+    'EM DASH',
+    'HORIZONTAL BAR',
+    'DOUBLE VERTICAL LINE',
+    'DOUBLE LOW LINE',
+    'LEFT SINGLE QUOTATION MARK',
+    'RIGHT SINGLE QUOTATION MARK',
+    'SINGLE LOW-9 QUOTATION MARK',
+    'SINGLE HIGH-REVERSED-9 QUOTATION MARK',
+    'LEFT DOUBLE QUOTATION MARK',
+    'RIGHT DOUBLE QUOTATION MARK',
+    'DOUBLE LOW-9 QUOTATION MARK',
+    'DOUBLE HIGH-REVERSED-9 QUOTATION MARK',
+    'DAGGER',
+    'DOUBLE DAGGER',
+    'BULLET',
+    'TRIANGULAR BULLET',
+    'ONE DOT LEADER',
+    'TWO DOT LEADER',
+    'HORIZONTAL ELLIPSIS',
+    'HYPHENATION POINT',
+    'LINE SEPARATOR',
+    'PARAGRAPH SEPARATOR',
+    'LEFT-TO-RIGHT EMBEDDING',
+    'RIGHT-TO-LEFT EMBEDDING',
+    'POP DIRECTIONAL FORMATTING',
+    'LEFT-TO-RIGHT OVERRIDE',
+    'RIGHT-TO-LEFT OVERRIDE',
+    'NARROW NO-BREAK SPACE',
+    'PER MILLE SIGN',
+    'PER TEN THOUSAND SIGN',
+    'PRIME',
+    'DOUBLE PRIME',
+    'TRIPLE PRIME',
+    'REVERSED PRIME',
+    'REVERSED DOUBLE PRIME',
+    'REVERSED TRIPLE PRIME',
+    'CARET',
+    'SINGLE LEFT-POINTING ANGLE QUOTATION MARK',
+    'SINGLE RIGHT-POINTING ANGLE QUOTATION MARK',
+    'REFERENCE MARK',
+    'DOUBLE EXCLAMATION MARK',
+    'INTERROBANG',
+    'OVERLINE',
+    'UNDERTIE',
+    'CHARACTER TIE',
+    'CARET INSERTION POINT',
+    'ASTERISM',
+    'HYPHEN BULLET',
+    'FRACTION SLASH',
+    'LEFT SQUARE BRACKET WITH QUILL',
+    'RIGHT SQUARE BRACKET WITH QUILL',
+    'DOUBLE QUESTION MARK',
+    'QUESTION EXCLAMATION MARK',
+    'EXCLAMATION QUESTION MARK',
+    'TIRONIAN SIGN ET',
+    'REVERSED PILCROW SIGN',
+    'BLACK LEFTWARDS BULLET',
+    'BLACK RIGHTWARDS BULLET',
+    'LOW ASTERISK',
+    'REVERSED SEMICOLON',
+    'CLOSE UP',
+    'TWO ASTERISKS ALIGNED VERTICALLY',
+    'COMMERCIAL MINUS SIGN',
+    'SWUNG DASH',
+    'INVERTED UNDERTIE',
+    'FLOWER PUNCTUATION MARK',
+    'THREE DOT PUNCTUATION',
+    'QUADRUPLE PRIME',
+    'FOUR DOT PUNCTUATION',
+    'FIVE DOT PUNCTUATION',
+    'TWO DOT PUNCTUATION',
+    'FOUR DOT MARK',
+    'DOTTED CROSS',
+    'TRICOLON',
+    'VERTICAL FOUR DOTS',
+    'MEDIUM MATHEMATICAL SPACE',
+    'WORD JOINER',
+    'FUNCTION APPLICATION',
+    'INVISIBLE TIMES',
+    'INVISIBLE SEPARATOR',
+    'INVISIBLE PLUS',
+    '',
+    'LEFT-TO-RIGHT ISOLATE',
+    'RIGHT-TO-LEFT ISOLATE',
+    'FIRST STRONG ISOLATE',
+    'POP DIRECTIONAL ISOLATE',
+    'INHIBIT SYMMETRIC SWAPPING',
+    'ACTIVATE SYMMETRIC SWAPPING',
+    'INHIBIT ARABIC FORM SHAPING',
+    'ACTIVATE ARABIC FORM SHAPING',
+    'NATIONAL DIGIT SHAPES',
+    'NOMINAL DIGIT SHAPES',
+];
+// prettier-ignore
+const OTHERS = new Map([
+    [0x0131, 'LATIN SMALL LETTER DOTLESS I'],
+    [0x017f, 'LATIN SMALL LETTER LONG S'],
+    [0x01c3, 'LATIN LETTER RETROFLEX CLICK'],
+    [0x0251, 'LATIN SMALL LETTER ALPHA'],
+    [0x0261, 'LATIN SMALL LETTER SCRIPT G'],
+    [0x0269, 'LATIN SMALL LETTER IOTA'],
+    [0x026a, 'LATIN LETTER SMALL CAPITAL I'],
+    [0x028f, 'LATIN LETTER SMALL CAPITAL Y'],
+    [0x02b9, 'MODIFIER LETTER PRIME'],
+    [0x02bb, 'MODIFIER LETTER TURNED COMMA'],
+    [0x02bc, 'MODIFIER LETTER APOSTROPHE'],
+    [0x02c8, 'MODIFIER LETTER VERTICAL LINE'],
+    [0x02cb, 'MODIFIER LETTER GRAVE ACCENT'],
+    [0x02d0, 'MODIFIER LETTER TRIANGULAR COLON'],
+    [0x02d7, 'MODIFIER LETTER MINUS SIGN'],
+    [0x02dc, 'SMALL TILDE'],
+    [0x034f, 'COMBINING GRAPHEME JOINER'],
+    [0x037e, 'GREEK QUESTION MARK'],
+    [0x0387, 'GREEK ANO TELEIA'],
+    [0x03f2, 'GREEK LUNATE SIGMA SYMBOL'],
+    [0x03f3, 'GREEK LETTER YOT'],
+    [0x03f9, 'GREEK CAPITAL LUNATE SIGMA SYMBOL'],
+    [0x04ae, 'CYRILLIC CAPITAL LETTER STRAIGHT U'],
+    [0x04af, 'CYRILLIC SMALL LETTER STRAIGHT U'],
+    [0x04bb, 'CYRILLIC SMALL LETTER SHHA'],
+    [0x04c0, 'CYRILLIC LETTER PALOCHKA'],
+    [0x04cf, 'CYRILLIC SMALL LETTER PALOCHKA'],
+    [0x0501, 'CYRILLIC SMALL LETTER KOMI DE'],
+    [0x051b, 'CYRILLIC SMALL LETTER QA'],
+    [0x051c, 'CYRILLIC CAPITAL LETTER WE'],
+    [0x051d, 'CYRILLIC SMALL LETTER WE'],
+    [0x0555, 'ARMENIAN CAPITAL LETTER OH'],
+    [0x0561, 'ARMENIAN SMALL LETTER AYB'],
+    [0x0570, 'ARMENIAN SMALL LETTER HO'],
+    [0x0578, 'ARMENIAN SMALL LETTER VO'],
+    [0x057d, 'ARMENIAN SMALL LETTER SEH'],
+    [0x0581, 'ARMENIAN SMALL LETTER CO'],
+    [0x0585, 'ARMENIAN SMALL LETTER OH'],
+    [0x0589, 'ARMENIAN FULL STOP'],
+    [0x05c3, 'HEBREW PUNCTUATION SOF PASUQ'],
+    [0x05f3, 'HEBREW PUNCTUATION GERESH'],
+    [0x05f4, 'HEBREW PUNCTUATION GERSHAYIM'],
+    [0x061c, 'ARABIC LETTER MARK'],
+    [0x066b, 'ARABIC DECIMAL SEPARATOR'],
+    [0x066c, 'ARABIC THOUSANDS SEPARATOR'],
+    [0x06d4, 'ARABIC FULL STOP'],
+    [0x0701, 'SYRIAC SUPRALINEAR FULL STOP'],
+    [0x115f, 'HANGUL CHOSEONG FILLER'],
+    [0x1160, 'HANGUL JUNGSEONG FILLER'],
+    [0x1680, 'OGHAM SPACE MARK'],
+    [0x17b4, 'KHMER VOWEL INHERENT AQ'],
+    [0x17b5, 'KHMER VOWEL INHERENT AA'],
+    [0x180b, 'MONGOLIAN FREE VARIATION SELECTOR ONE'],
+    [0x180c, 'MONGOLIAN FREE VARIATION SELECTOR TWO'],
+    [0x180d, 'MONGOLIAN FREE VARIATION SELECTOR THREE'],
+    [0x180e, 'MONGOLIAN VOWEL SEPARATOR'],
+    [0x180f, 'MONGOLIAN FREE VARIATION SELECTOR FOUR'],
+    [0x210a, 'SCRIPT SMALL G'],
+    [0x210e, 'PLANCK CONSTANT'],
+    [0x2113, 'SCRIPT SMALL L'],
+    [0x2116, 'NUMERO SIGN'],
+    [0x212a, 'KELVIN SIGN'],
+    [0x212b, 'ANGSTROM SIGN'],
+    [0x212e, 'ESTIMATED SYMBOL'],
+    [0x212f, 'SCRIPT SMALL E'],
+    [0x2134, 'SCRIPT SMALL O'],
+    [0x2139, 'INFORMATION SOURCE'],
+    [0x2160, 'ROMAN NUMERAL ONE'],
+    [0x2164, 'ROMAN NUMERAL FIVE'],
+    [0x2169, 'ROMAN NUMERAL TEN'],
+    [0x216c, 'ROMAN NUMERAL FIFTY'],
+    [0x216d, 'ROMAN NUMERAL ONE HUNDRED'],
+    [0x216e, 'ROMAN NUMERAL FIVE HUNDRED'],
+    [0x216f, 'ROMAN NUMERAL ONE THOUSAND'],
+    [0x2170, 'SMALL ROMAN NUMERAL ONE'],
+    [0x2174, 'SMALL ROMAN NUMERAL FIVE'],
+    [0x2179, 'SMALL ROMAN NUMERAL TEN'],
+    [0x217c, 'SMALL ROMAN NUMERAL FIFTY'],
+    [0x217d, 'SMALL ROMAN NUMERAL ONE HUNDRED'],
+    [0x217e, 'SMALL ROMAN NUMERAL FIVE HUNDRED'],
+    [0x217f, 'SMALL ROMAN NUMERAL ONE THOUSAND'],
+    [0x2212, 'MINUS SIGN'],
+    [0x2215, 'DIVISION SLASH'],
+    [0x2216, 'SET MINUS'],
+    [0x2217, 'ASTERISK OPERATOR'],
+    [0x2223, 'DIVIDES'],
+    [0x2236, 'RATIO'],
+    [0x223c, 'TILDE OPERATOR'],
+    [0x2264, 'LESS-THAN OR EQUAL TO'],
+    [0x2265, 'GREATER-THAN OR EQUAL TO'],
+    [0x2500, 'BOX DRAWINGS LIGHT HORIZONTAL'],
+    [0x2502, 'BOX DRAWINGS LIGHT VERTICAL'],
+    [0x29f8, 'BIG SOLIDUS'],
+    [0x3000, 'IDEOGRAPHIC SPACE'],
+    [0x3002, 'IDEOGRAPHIC FULL STOP'],
+    [0x30fb, 'KATAKANA MIDDLE DOT'],
+    [0x3164, 'HANGUL FILLER'],
+    [0xa789, 'MODIFIER LETTER COLON'],
+    [0xfe50, 'SMALL COMMA'],
+    [0xfe52, 'SMALL FULL STOP'],
+    [0xfe55, 'SMALL COLON'],
+    [0xfe58, 'SMALL EM DASH'],
+    [0xfe63, 'SMALL HYPHEN-MINUS'],
+    [0xfeff, 'ZERO WIDTH NO-BREAK SPACE'],
+    [0xffa0, 'HALFWIDTH HANGUL FILLER'],
+    [0xfff9, 'INTERLINEAR ANNOTATION ANCHOR'],
+    [0xfffa, 'INTERLINEAR ANNOTATION SEPARATOR'],
+    [0xfffb, 'INTERLINEAR ANNOTATION TERMINATOR'],
+    [0xfffc, 'OBJECT REPLACEMENT CHARACTER'],
+    [0xfffd, 'REPLACEMENT CHARACTER'],
+]);
+
+;// CONCATENATED MODULE: ./src/spec/characters.ts
+/**
+ * Characters in a spec that are almost never meant: invisible ones (zero-width spaces, joiners, bidi controls,
+ * which can make text show differently from what it is) anywhere, and any non-ASCII character in a value whose
+ * grammar is ASCII (image names, registries, package names), where a Cyrillic `р` or a fullwidth `ｐ` looks
+ * like the letter it imitates but names something else. Each is reported with its code point, its name and its
+ * position, because the value itself looks right on screen.
+ */
+
+
+/**
+ * Invisible: Unicode's default-ignorable code points (drawn as nothing when not supported: U+200B, U+2060,
+ * U+FEFF, variation selectors, tag characters, Hangul fillers…) and the bidi controls (U+202A..U+202E,
+ * U+2066..U+2069, U+200E, U+200F, U+061C).
+ */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]/u;
+/** Names Python has no `unicodedata.name` for: the control characters (their Unicode name aliases). */
+const CONTROL_NAMES = new Map([
+    [0x00, 'NULL'],
+    [0x09, 'CHARACTER TABULATION'],
+    [0x0a, 'LINE FEED'],
+    [0x0b, 'LINE TABULATION'],
+    [0x0c, 'FORM FEED'],
+    [0x0d, 'CARRIAGE RETURN'],
+    [0x1b, 'ESCAPE'],
+    [0x7f, 'DELETE'],
+    [0x85, 'NEXT LINE'],
+]);
+const SCRIPTS = [
+    [/\p{Script=Latin}/u, 'Latin'],
+    [/\p{Script=Greek}/u, 'Greek'],
+    [/\p{Script=Cyrillic}/u, 'Cyrillic'],
+    [/\p{Script=Armenian}/u, 'Armenian'],
+    [/\p{Script=Cherokee}/u, 'Cherokee'],
+];
+/** `U+0440 CYRILLIC SMALL LETTER ER`, or `U+1D5BA (a non-ASCII letter)` for a character without a name here. */
+function describeChar(ch) {
+    const cp = ch.codePointAt(0) ?? 0;
+    const code = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+    const name = CONTROL_NAMES.get(cp) ?? unicodeName(cp);
+    return name === undefined ? `${code} (${kindOf(ch)})` : `${code} ${name}`;
+}
+function kindOf(ch) {
+    if (/\p{Cc}/u.test(ch))
+        return 'a control character';
+    if (/\p{Cs}/u.test(ch))
+        return 'a lone surrogate, which is not Unicode text';
+    if (INVISIBLE.test(ch))
+        return 'an invisible character';
+    const script = SCRIPTS.find(([re]) => re.test(ch))?.[1];
+    if (/\p{L}/u.test(ch))
+        return script ? `${/^[AEIOU]/.test(script) ? 'an' : 'a'} ${script} letter` : 'a non-ASCII letter';
+    if (/\p{N}/u.test(ch))
+        return 'a non-ASCII digit';
+    if (/\p{Z}/u.test(ch))
+        return 'a non-ASCII space';
+    if (/\p{P}/u.test(ch))
+        return 'a non-ASCII punctuation mark';
+    if (/\p{M}/u.test(ch))
+        return 'a combining mark';
+    return 'a non-ASCII character';
+}
+function invisibleChars(text) {
+    const found = [];
+    let position = 0;
+    for (const ch of text) {
+        position++;
+        if (INVISIBLE.test(ch))
+            found.push({ description: describeChar(ch), position });
+    }
+    return found;
+}
+/**
+ * Non-ASCII characters, and any invisible ones, in the parts of `text` that must be ASCII. `strict` lists
+ * [start, end) code point ranges; the whole text when omitted.
+ */
+function nonAsciiChars(text, strict) {
+    const inStrict = (i) => !strict || strict.some(([from, to]) => i >= from && i < to);
+    const found = [];
+    let position = 0;
+    for (const ch of text) {
+        position++;
+        const odd = (ch.codePointAt(0) ?? 0) > 0x7f && (INVISIBLE.test(ch) || inStrict(position - 1));
+        if (odd)
+            found.push({ description: describeChar(ch), position });
+    }
+    return found;
+}
+/**
+ * `'numрy' has U+0440 CYRILLIC SMALL LETTER ER at position 4`. The value is shown as Python's repr, which
+ * escapes invisible characters (`'a\u200bb'`), so the message itself cannot be reordered or hidden.
+ */
+function describeOddChars(value, found) {
+    const shown = found.slice(0, 3).map((c) => `${c.description} at position ${c.position}`);
+    const more = found.length > 3 ? ` and ${found.length - 3} more` : '';
+    return `${strRepr(value)} has ${joinAnd(shown)}${more}`;
+}
+function joinAnd(items) {
+    if (items.length <= 1)
+        return items.join('');
+    return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+/**
+ * The code point ranges of a requirement (a pip or conda package, a channel) that must be ASCII: the name at the
+ * start, up to the first blank, `@`, `;` or path separator, and the host of each URL in it. A path or a URL path
+ * may hold any character (`./libs/café`), so only invisible characters count there.
+ */
+function requirementStrictRanges(item) {
+    const chars = [...item];
+    const nameEnd = chars.findIndex((ch) => /[\s@;/\\]/.test(ch));
+    const ranges = [[0, nameEnd === -1 ? chars.length : nameEnd]];
+    for (let i = 0; i + 2 < chars.length; i++) {
+        if (chars[i] !== ':' || chars[i + 1] !== '/' || chars[i + 2] !== '/')
+            continue;
+        let end = i + 3;
+        while (end < chars.length && !/[/?#\s]/.test(chars[end]))
+            end++;
+        // The host follows any user:password@ part.
+        const at = chars.lastIndexOf('@', end - 1);
+        ranges.push([at >= i + 3 ? at + 1 : i + 3, end]);
+    }
+    return ranges;
+}
+/** `value` for a message, with the password or token of any URL in it replaced by `***`. */
+function redactUrls(value) {
+    return value.replace(/(:\/\/)[^/?#\s@]*@/g, '$1***@');
+}
+/** Levenshtein distance, for suggesting the field a misspelt key meant. */
+function editDistance(a, b) {
+    const x = [...a];
+    const y = [...b];
+    let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= x.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= y.length; j++) {
+            const substitution = previous[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1);
+            current.push(Math.min(previous[j] + 1, current[j - 1] + 1, substitution));
+        }
+        previous = current;
+    }
+    return previous[y.length];
+}
+
 ;// CONCATENATED MODULE: ./src/dockerfile/shellwords.ts
 const BLANK = new Set([' ', '\t', '\n']);
 const DOUBLE_QUOTE_ESCAPABLE = new Set(['$', '`', '"', '\\', '\n']);
@@ -40520,6 +41267,7 @@ function readDoubleQuoted(chars, start) {
 
 
 
+
 /**
  * What flytekit's default builder refuses, plus what installer pip cannot do. Field-level quoting problems are
  * found by the helpers below as each value is placed.
@@ -40555,25 +41303,57 @@ function sourceCopyEnabled(spec, issues) {
     }
     return true;
 }
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** PYTHONPATH=/root, then the user's env over it (a Python dict update), as text. */
+/**
+ * PYTHONPATH=/root, then the user's env over it (a Python dict update), as text. Names and values are what
+ * flytekit writes (`f"{k}={v}"`: a YAML `10:` key is the name 10, a null value the text None); the spec rules
+ * warn about those. Only what the ENV line cannot carry is refused here, each time saying why.
+ */
 function envEntries(spec, issues) {
     const env = new Map([['PYTHONPATH', '/root']]);
     for (const [k, v] of spec.env ?? []) {
         const name = pyText(k);
         // A name with a line break is JSON-quoted in the path too, so the reported issue stays on one line.
         const path = `env.${firstUnsafeChar(name) === undefined ? name : shown(name)}`;
-        if (!ENV_NAME.test(name)) {
-            issues.add(path, 'is not a valid environment variable name: use letters, digits and _, not starting with a digit');
+        const nameObstacle = envNameObstacle(name);
+        if (nameObstacle !== undefined) {
+            issues.add(path, envNameMessage(nameObstacle));
             continue;
         }
         const value = pyText(v);
-        if (issues.programText(path, value, 'an environment variable') &&
-            issues.lineSafe(path, value, 'ENV value')) {
-            env.set(name, value);
+        const valueObstacle = envValueObstacle(value);
+        if (valueObstacle !== undefined) {
+            issues.add(path, envValueMessage(valueObstacle));
+            continue;
         }
+        env.set(name, value);
     }
     return env;
+}
+function envNameMessage({ char, position }) {
+    const what = char === ''
+        ? 'it is empty'
+        : `it holds ${describeChar(char)} at position ${position}, ${position === 1 && ENV_NAME_LATER.test(char)
+            ? 'which cannot start a name'
+            : char.charCodeAt(0) < 0x80
+                ? 'which BuildKit would split, quote or expand there'
+                : 'and names are written in ASCII only'}`;
+    return `is not a valid environment variable name for a Dockerfile ENV line (${what}); use letters, digits and _ (after the first character also . - : @ % + , /)`;
+}
+/** Characters a name may hold after its first one. */
+const ENV_NAME_LATER = /[.:@%+,/-]/;
+function envValueMessage(o) {
+    const at = `contains ${describeChar(o.char)} at position ${o.position}`;
+    const fix = 'remove it, or set the variable when the container starts';
+    switch (o.kind) {
+        case 'line break':
+            return `${at}, a line break, which no Dockerfile ENV value can hold (BuildKit reads the file line by line and has no escape for it); ${fix}`;
+        case 'NUL':
+            return `${at}; no environment variable can hold NUL (it ends a C string); remove it`;
+        case 'surrogate':
+            return `${at}; it cannot be written as UTF-8, remove it`;
+        case 'raw only':
+            return `${at}, which a Dockerfile ENV value could only hold as the raw character: Docker has no escape for it, and the generated Dockerfile holds printable text only (it is printed in the build log, and editors and Dockerfile tools may take such a character for a line break); ${fix}`;
+    }
 }
 /** The install arguments flytekit builds: --index-url, one --extra-index-url each, then pip_extra_args. */
 function installArgs(spec, issues) {
@@ -43216,6 +43996,48 @@ async function exists(p) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/github.ts
+
+
+function readRunContext(env = process.env) {
+    return {
+        workspace: env.GITHUB_WORKSPACE || process.cwd(),
+        runnerTemp: env.RUNNER_TEMP || external_node_path_default().join(external_node_os_default().tmpdir(), 'imagespec-action'),
+        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        repository: env.GITHUB_REPOSITORY || '',
+        sha: env.GITHUB_SHA || '',
+        ref: env.GITHUB_REF || '',
+        eventName: env.GITHUB_EVENT_NAME || '',
+        eventPath: env.GITHUB_EVENT_PATH || '',
+        actor: env.GITHUB_ACTOR || '',
+        runId: env.GITHUB_RUN_ID || '',
+        sourceDateEpoch: (env.SOURCE_DATE_EPOCH ?? '').trim(),
+    };
+}
+/** The OCI label holding the image's creation time; with SOURCE_DATE_EPOCH it is the commit's time. */
+const CREATED_LABEL = 'org.opencontainers.image.created';
+/**
+ * OCI labels that tie the image to the commit it was built from. Not `created`: each build sets it from
+ * SOURCE_DATE_EPOCH (createdLabel), never from the clock, so that the same inputs make the same image.
+ */
+function ociLabels(ctx) {
+    const labels = {};
+    if (ctx.repository) {
+        labels['org.opencontainers.image.source'] = `${ctx.serverUrl.replace(/\/+$/, '')}/${ctx.repository}`;
+    }
+    if (ctx.sha)
+        labels['org.opencontainers.image.revision'] = ctx.sha;
+    return labels;
+}
+/** `created` for SOURCE_DATE_EPOCH seconds, written as BuildKit writes the image config's `created`. */
+function createdLabel(epochSeconds) {
+    return { [CREATED_LABEL]: epochTime(epochSeconds) };
+}
+/** Seconds since 1970 as RFC 3339 in UTC, without fractional seconds (`2026-01-02T03:04:05Z`). */
+function epochTime(seconds) {
+    return new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}
+
 ;// CONCATENATED MODULE: ./src/tag/file-hash.ts
 
 
@@ -43613,6 +44435,7 @@ async function linkEscape(file, cwd, fence) {
 
 
 
+
 const BUILDX = { prepare: prepareBuilder, run: runBuild };
 /** Writes the Dockerfile and context of one image into a fresh folder under workDir. */
 async function writeContext(job, settings, env) {
@@ -43649,6 +44472,8 @@ async function checkRegistry(job, settings, env) {
 function secretsFor(context, settings) {
     return [...(settings.plan.secrets ?? []), ...context.secrets];
 }
+/** How long a build that failed on a transient error waits before its one retry. */
+const RETRY_DELAY_MS = 5000;
 async function buildAndPush(job, settings, env) {
     const { logger } = env;
     const builder = env.builder ?? BUILDX;
@@ -43656,8 +44481,14 @@ async function buildAndPush(job, settings, env) {
     if (settings.push && !job.spec.registry) {
         throw new errors/* ActionError */.lZ(`Cannot push ${job.tagged.image}: the spec has no registry. Set 'registry' (in the spec or as an input), or push: false to build it locally.`);
     }
+    const epoch = settings.sourceDateEpoch ? await settings.sourceDateEpoch() : undefined;
     const plan = {
         ...settings.plan,
+        // A `created` label of the user's own (the labels input) wins over the commit time.
+        ...(epoch !== undefined && {
+            labels: { ...createdLabel(epoch), ...settings.plan.labels },
+            sourceDateEpoch: epoch,
+        }),
         context: context.contextDir,
         dockerfile: context.dockerfile,
         tags: [job.tagged.image],
@@ -43670,7 +44501,11 @@ async function buildAndPush(job, settings, env) {
         secrets: secretsFor(context, settings),
     };
     const docker = await env.docker();
-    await builder.prepare(docker, { plan, installVersion: settings.buildxVersion });
+    const info = await builder.prepare(docker, { plan, installVersion: settings.buildxVersion });
+    const built = {
+        ...plan,
+        ...(epoch !== undefined && info.rewriteTimestamp === true && { rewriteTimestamp: true }),
+    };
     const connection = settings.push ? env.connection : undefined;
     const started = Date.now();
     if (connection)
@@ -43678,17 +44513,80 @@ async function buildAndPush(job, settings, env) {
     if (connection?.shortLivedCredentials) {
         // A token minted before a long build can expire before its push: build first, then log in with a token
         // refreshed at that moment, and push from the cache (the second run rebuilds nothing).
-        await logger.group(`Build ${job.tagged.image}`, () => builder.run(docker, { ...plan, output: 'cache' }));
+        await logger.group(`Build ${job.tagged.image}`, () => runWithRetry(builder, docker, { ...built, output: 'cache' }, info, env));
     }
     if (connection)
         await connection.loginForPush(docker.configDir);
     const title = connection?.shortLivedCredentials ? `Push ${job.tagged.image}` : `Build ${job.tagged.image}`;
-    const result = await logger.group(title, () => builder.run(docker, plan));
+    const result = await logger.group(title, () => runWithRetry(builder, docker, built, info, env));
+    const digest = connection
+        ? await digestAfterPush(job, result.digest ?? '', connection, logger)
+        : (result.digest ?? '');
     return {
-        digest: result.digest ?? '',
+        digest,
         seconds: (Date.now() - started) / 1000,
         dockerfile: context.dockerfile,
     };
+}
+/**
+ * Runs the build, and once more when buildx failed on a transient error (a reset connection, EOF, a timeout, 5xx or
+ * 429 from the registry): the layers come from the build cache, so the second attempt is the push alone. A failed
+ * RUN step or refused credentials are not tried again. A builder that refuses `rewrite-timestamp` gets the build
+ * again without it, with a warning, rather than failing the image.
+ */
+async function runWithRetry(builder, docker, plan, info, env) {
+    const image = plan.tags[0] ?? '';
+    let current = plan;
+    let retried;
+    for (;;) {
+        try {
+            return await builder.run(docker, current, { builder: info });
+        }
+        catch (err) {
+            if (!(err instanceof BuildFailedError))
+                throw err;
+            if (err.kind === 'rewrite-unsupported' && current.rewriteTimestamp) {
+                env.logger.warning(`The builder refused to rewrite layer timestamps for ${image} (${err.reason}); building it again without rewrite-timestamp, so two builds of this spec can push different digests.`);
+                current = { ...current, rewriteTimestamp: false };
+                continue;
+            }
+            if (err.kind !== 'transient')
+                throw err;
+            if (retried) {
+                throw new errors/* ActionError */.lZ(`${err.message}\nThis was the second attempt: the first failed on a transient error too (${retried.reason}). Re-run the job once the registry answers again.`);
+            }
+            retried = err;
+            env.logger.warning(`The build of ${image} failed on a transient error; trying once more in ${RETRY_DELAY_MS / 1000} s, from the build cache: ${err.reason}`);
+            await (env.sleep ?? sleep)(RETRY_DELAY_MS);
+        }
+    }
+}
+function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+/**
+ * The digest the tag points at once the push is done, read back from the registry: the `digest` output must name
+ * what the tag holds, and another run pushing the same tag at the same moment may have won. buildx's own digest
+ * stands when the registry cannot say.
+ */
+async function digestAfterPush(job, pushed, connection, logger) {
+    const image = job.tagged.image;
+    let found;
+    try {
+        found = await connection.check(job.spec.name, job.tagged.tag);
+    }
+    catch (err) {
+        logger.warning(`Could not read back the digest of ${image} after its push (${(0,errors/* errorMessage */.gJ)(err)}); the digest output is the one buildx recorded, ${pushed}.`);
+        return pushed;
+    }
+    if (!found.exists) {
+        logger.warning(`${image} was pushed, but the registry does not list the tag right after the push; the digest output is the one buildx recorded, ${pushed}.`);
+        return pushed;
+    }
+    if (found.digest !== pushed) {
+        logger.warning(`${image} points at ${found.digest} in the registry, not at ${pushed} that this build pushed: another run pushed the same tag at about the same time (builds of one spec differ when their commits' times or their builders differ). The digest output is the registry's, ${found.digest}.`);
+    }
+    return found.digest;
 }
 async function buildImage(job, settings, env) {
     const base = {
@@ -43872,34 +44770,6 @@ async function dryRunGraph(nodes, env) {
         outcomes.push({ ...describe(node), ...empty(node), dockerfile: context.dockerfile, state: 'dry-run' });
     }
     return outcomes;
-}
-
-;// CONCATENATED MODULE: ./src/github.ts
-
-
-function readRunContext(env = process.env) {
-    return {
-        workspace: env.GITHUB_WORKSPACE || process.cwd(),
-        runnerTemp: env.RUNNER_TEMP || external_node_path_default().join(external_node_os_default().tmpdir(), 'imagespec-action'),
-        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
-        repository: env.GITHUB_REPOSITORY || '',
-        sha: env.GITHUB_SHA || '',
-        ref: env.GITHUB_REF || '',
-        eventName: env.GITHUB_EVENT_NAME || '',
-        eventPath: env.GITHUB_EVENT_PATH || '',
-        actor: env.GITHUB_ACTOR || '',
-        runId: env.GITHUB_RUN_ID || '',
-    };
-}
-/** OCI labels that tie the image to the commit it was built from. */
-function ociLabels(ctx, created) {
-    const labels = { 'org.opencontainers.image.created': created.toISOString() };
-    if (ctx.repository) {
-        labels['org.opencontainers.image.source'] = `${ctx.serverUrl.replace(/\/+$/, '')}/${ctx.repository}`;
-    }
-    if (ctx.sha)
-        labels['org.opencontainers.image.revision'] = ctx.sha;
-    return labels;
 }
 
 ;// CONCATENATED MODULE: ./src/docker/buildx-options.ts
@@ -44211,11 +45081,16 @@ function flytekitRequirement(input) {
 
 
 
-/** The inputs every image of the step is built with. */
-function buildSettings(inputs, ctx, logger) {
+
+
+/**
+ * The inputs every image of the step is built with. Throws when a SOURCE_DATE_EPOCH the user set is not a time, so
+ * that the step stops before anything is built.
+ */
+function buildSettings(inputs, ctx, logger, exec = src_exec/* exec */.m0) {
     let python;
     const defaultPython = async () => {
-        const version = inputs.defaultPythonVersion || (await interpreterVersion(inputs.python));
+        const version = inputs.defaultPythonVersion || (await interpreterVersion(inputs.python, exec));
         const from = inputs.defaultPythonVersion
             ? "the 'default-python-version' input"
             : `${inputs.python} on this runner`;
@@ -44223,6 +45098,10 @@ function buildSettings(inputs, ctx, logger) {
             "the machine that builds; set 'default-python-version' to choose another (the tag does not change)");
         return version;
     };
+    const plan = buildPlanDefaults(inputs, ociLabels(ctx));
+    const chosen = chosenSourceDateEpoch(plan.buildArgs ?? {}, ctx.sourceDateEpoch);
+    const cwd = external_node_path_default().resolve(ctx.workspace, inputs.workingDirectory);
+    let epoch;
     return {
         installer: inputs.installer,
         flytekitRequirement: flytekitRequirement(inputs.flytekitVersion),
@@ -44230,17 +45109,95 @@ function buildSettings(inputs, ctx, logger) {
         push: inputs.push,
         force: inputs.force,
         onCheckError: inputs.onCheckError,
-        plan: buildPlanDefaults(inputs, ociLabels(ctx, new Date())),
+        plan,
         buildxVersion: inputs.buildxVersion,
+        sourceDateEpoch: () => (epoch ??= sourceDateEpoch(chosen, cwd, logger, exec)),
     };
+}
+/** Seconds since 1970 as SOURCE_DATE_EPOCH is written; up to 9999-12-31, the last time RFC 3339 can write. */
+const EPOCH = /^\d{1,12}$/;
+const MAX_EPOCH = 253402300799;
+/**
+ * A SOURCE_DATE_EPOCH the user chose: a `build-args` line, else the step's environment. Either wins over the
+ * commit time. Not a whole number of seconds: an error naming where it was set.
+ */
+function chosenSourceDateEpoch(buildArgs, environment) {
+    const fromInput = buildArgs.SOURCE_DATE_EPOCH;
+    if (fromInput !== undefined) {
+        const seconds = parseEpoch(fromInput);
+        if (seconds === undefined) {
+            throw new errors/* InputError */.dz('build-args', `SOURCE_DATE_EPOCH=${fromInput} is not a time: ${EPOCH_FIX}`);
+        }
+        return { seconds, from: "the 'build-args' input" };
+    }
+    if (environment === '')
+        return undefined;
+    const seconds = parseEpoch(environment);
+    if (seconds === undefined) {
+        throw new errors/* ActionError */.lZ(`SOURCE_DATE_EPOCH in the step's environment is '${environment}', which is not a time: ${EPOCH_FIX}, or unset it to stamp images with the commit time`);
+    }
+    return { seconds, from: "SOURCE_DATE_EPOCH in the step's environment" };
+}
+const EPOCH_FIX = 'write whole seconds since 1970-01-01 UTC, e.g. the output of `git log -1 --format=%ct`';
+function parseEpoch(text) {
+    const trimmed = text.trim();
+    if (!EPOCH.test(trimmed))
+        return undefined;
+    const seconds = Number(trimmed);
+    return seconds <= MAX_EPOCH ? seconds : undefined;
+}
+/**
+ * The time images are stamped with, logged once: the user's SOURCE_DATE_EPOCH, else the committer time of the
+ * checked-out commit, else 0.
+ *
+ * The commit comes from git in the working directory rather than the event payload: `head_commit.timestamp` is
+ * only in push events (not pull_request, workflow_dispatch or schedule) and names the pushed commit even when
+ * another one is checked out, and GITHUB_SHA alone has no time without git or an API call. HEAD is what the
+ * images are built from, and a shallow clone (actions/checkout's default) has its time.
+ *
+ * Outside a git checkout the time is 0 (1970-01-01) rather than the clock: a fixed time keeps images of the same
+ * inputs identical, which is the point; the clock would make every run push a new digest.
+ */
+async function sourceDateEpoch(chosen, cwd, logger, exec = src_exec/* exec */.m0) {
+    if (chosen) {
+        logger.info(`Images are stamped with SOURCE_DATE_EPOCH=${chosen.seconds} (${epochTime(chosen.seconds)}) from ${chosen.from}: the created label, the image's times and its layers' file times`);
+        return chosen.seconds;
+    }
+    const commit = await commitTime(cwd, exec);
+    if ('seconds' in commit) {
+        logger.info(`Images are stamped with the commit time of HEAD, ${epochTime(commit.seconds)} (SOURCE_DATE_EPOCH=${commit.seconds}), not the time of the run: the same spec at the same commit makes the same image. Set SOURCE_DATE_EPOCH in the step's env to choose another time.`);
+        return commit.seconds;
+    }
+    logger.info(`${cwd} is not in a git checkout (${commit.why}), so images are stamped with SOURCE_DATE_EPOCH=0 (${epochTime(0)}) and the same spec still makes the same image. Check the repository out first, or set SOURCE_DATE_EPOCH in the step's env, to stamp them with another time.`);
+    return 0;
+}
+/**
+ * `git log -1 --format=%ct`: HEAD's committer time. `safe.directory=*` because in a container job the checkout
+ * belongs to another user, and git then refuses to read it at all; reading one date is harmless.
+ */
+async function commitTime(cwd, exec) {
+    try {
+        const r = await exec('git', ['-c', 'safe.directory=*', 'log', '-1', '--format=%ct'], { cwd });
+        const out = r.stdout.trim();
+        if (r.exitCode === 0 && /^\d+$/.test(out))
+            return { seconds: Number(out) };
+        const said = r.stderr
+            .split('\n')
+            .map((l) => l.trim())
+            .find((l) => l !== '');
+        return { why: said ?? `git log exited with code ${r.exitCode}` };
+    }
+    catch (err) {
+        return { why: err instanceof src_exec/* CommandNotFoundError */.v$ ? 'git is not installed' : (0,errors/* errorMessage */.gJ)(err) };
+    }
 }
 /**
  * flytekit installs the building machine's Python when python_version is unset; the runner stands in for that
  * machine (it is where `pyflyte register` would run).
  */
-async function interpreterVersion(python) {
+async function interpreterVersion(python, exec) {
     try {
-        const r = await (0,src_exec/* exec */.m0)(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
+        const r = await exec(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
         if (r.exitCode === 0 && /^\d+\.\d+$/.test(r.stdout.trim()))
             return r.stdout.trim();
     }
@@ -45813,14 +46770,14 @@ async function expandSpecLines(lines, cwd) {
             if (seen.has(file.real))
                 continue; // the same file from an earlier line (or under another name) is read once
             seen.add(file.real);
-            result.files.push({ path: file.path, kind: kindOf(file.path), line });
+            result.files.push({ path: file.path, kind: expand_kindOf(file.path), line });
         }
     }
     return result;
 }
 class LineError extends Error {
 }
-function kindOf(file) {
+function expand_kindOf(file) {
     return file.endsWith('.py') ? 'python' : 'yaml';
 }
 async function expandLine(line, ctx) {
@@ -46103,6 +47060,8 @@ var construct = __nccwpck_require__(2893);
 
 
 
+
+
 const rules_str = (ctx, key) => {
     const val = ctx.fields.get(key);
     return typeof val === 'string' ? val : undefined;
@@ -46122,6 +47081,9 @@ const registryRule = (ctx) => {
     const registry = rules_str(ctx, 'registry');
     if (!registry)
         return [];
+    const odd = lookAlike(registry, 'registry hosts and paths');
+    if (odd)
+        return [{ path: ['registry'], message: odd }];
     const lower = registry.toLowerCase();
     if (!construct/* REGISTRY_RE */.k.test(lower)) {
         return [
@@ -46146,6 +47108,9 @@ const nameRule = (ctx) => {
     const name = rules_str(ctx, 'name');
     if (name === undefined)
         return [];
+    const odd = lookAlike(name, 'image names');
+    if (odd)
+        return [{ path: ['name'], message: odd }];
     const parts = name.toLowerCase().split('/');
     if (name === '' || !parts.every((c) => DOCKER_PATH_COMPONENT.test(c))) {
         return [
@@ -46313,18 +47278,263 @@ const ignoredFieldsRule = (ctx) => {
     }
     return issues;
 };
+/**
+ * What flytekit would write into the image but hardly anyone means. flytekit writes each variable as
+ * `f"{k}={v}"`, so a YAML key `10:` (an int) names the variable 10 and a value left empty is the text None. The
+ * image and the tag are flytekit's either way, so these are warnings; a name or value the Dockerfile cannot carry
+ * is refused later, by the Dockerfile check, which says why.
+ */
 const envRule = (ctx) => {
     const env = ctx.fields.get('env');
     if (!(0,pyvalues_values/* isPyDict */.GZ)(env))
         return [];
     const issues = [];
-    for (const key of env.keys()) {
+    for (const [key, value] of env) {
+        const name = pyStr(key);
+        const path = typeof key === 'string' ? ['env', key] : typeof key === 'bigint' ? ['env', Number(key)] : ['env'];
         if (typeof key !== 'string') {
-            issues.push({ path: ['env'], message: `key ${String(key)} must be a string variable name; quote it` });
+            issues.push({
+                path,
+                severity: 'warning',
+                message: `has the key ${pyRepr(key)}, which YAML reads as ${yamlTypeName(key)}, not a string: flytekit names the variable ${strRepr(name)} (and hashes the ${yamlTypeName(key, false)})${/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? '' : ', a name no shell can expand'}; quote the key if a string was meant`,
+            });
+        }
+        const odd = oddEnvValue(value);
+        if (odd) {
+            const shown = truncate(`${name}=${pyStr(value)}`);
+            issues.push({
+                path,
+                severity: 'warning',
+                message: `${odd}: the image gets ${strRepr(shown)}${envValueFix(value, name)}`,
+            });
         }
     }
     return issues;
 };
+function oddEnvValue(value) {
+    if (value === null)
+        return 'is null (nothing after the colon, ~ or null in YAML), which flytekit writes as the text None';
+    if (value instanceof pyvalues_values/* PyDict */.KL)
+        return 'is a mapping, which flytekit writes as its Python repr';
+    if (Array.isArray(value) || value instanceof pyvalues_values/* PyTuple */.Wc)
+        return 'is a list, which flytekit writes as its Python repr';
+    return undefined;
+}
+function envValueFix(value, name) {
+    if (value === null)
+        return `; write ${name}: "" for an empty value, or remove the variable`;
+    return '; quote the value if that text is meant';
+}
+function yamlTypeName(v, article = true) {
+    const name = v === null
+        ? 'None'
+        : typeof v === 'boolean'
+            ? 'bool'
+            : typeof v === 'bigint'
+                ? 'int'
+                : typeof v === 'number'
+                    ? 'float'
+                    : v instanceof pyvalues_values/* PyDateTime */.pv
+                        ? 'datetime'
+                        : v instanceof pyvalues_values/* PyDate */.Eg
+                            ? 'date'
+                            : 'value';
+    if (!article || name === 'None')
+        return name;
+    return `${/^[aeiou]/.test(name) ? 'an' : 'a'} ${name}`;
+}
+function truncate(text, max = 80) {
+    return [...text].length > max ? `${[...text].slice(0, max - 1).join('')}…` : text;
+}
+// ---------------------------------------------------------------------------------------------- characters
+/**
+ * A message for a value whose grammar is ASCII (`what` names such values) but which holds another character,
+ * invisible ones included; undefined when it is all ASCII. Only `strict` code point ranges count when given.
+ */
+function lookAlike(value, what, strict) {
+    // Positions are counted in the text as shown, where a URL's password or token is `***`.
+    const shown = redactUrls(value);
+    const odd = nonAsciiChars(shown, strict?.(shown));
+    if (odd.length === 0)
+        return undefined;
+    return `${describeOddChars(shown, odd)}; ${what} are ASCII, so a character that only looks like a letter (or is not seen at all) is a mistake: retype it`;
+}
+/** List fields of names, each item checked as a requirement (name and URL hosts ASCII) or wholly. */
+const NAME_LISTS = [
+    ['packages', 'package names', 'requirement'],
+    ['runtime_packages', 'package names', 'requirement'],
+    ['conda_packages', 'conda package names', 'requirement'],
+    ['conda_channels', 'conda channel names', 'requirement'],
+    ['apt_packages', 'Debian package names', 'whole'],
+];
+/** Fields whose values are names or URLs, checked strictly above or by their own rules. */
+const STRICT_FIELDS = new Set([
+    'name',
+    'registry',
+    'base_image',
+    'platform',
+    'pip_index',
+    'pip_extra_index_url',
+    ...NAME_LISTS.map(([f]) => f),
+]);
+const lookAlikeRule = (ctx) => {
+    const issues = [];
+    const base = rules_str(ctx, 'base_image');
+    const odd = base === undefined ? undefined : lookAlike(base, 'image references');
+    if (odd)
+        issues.push({ path: ['base_image'], message: odd });
+    for (const [field, what, how] of NAME_LISTS) {
+        for (const [i, item] of (list(ctx, field) ?? []).entries()) {
+            const message = how === 'whole'
+                ? lookAlike(item, what)
+                : (lookAlike(item, what, (t) => requirementStrictRanges(t).slice(0, 1)) ??
+                    lookAlike(item, 'URL hosts', (t) => requirementStrictRanges(t).slice(1)));
+            if (message)
+                issues.push({ path: [field, i], message });
+        }
+    }
+    return issues;
+};
+/**
+ * Free text (env values, commands, paths, options) may hold any character, but an invisible one (zero-width,
+ * bidi control) makes what is shown differ from what runs or is hashed: a warning, since flytekit keeps it.
+ */
+const invisibleRule = (ctx) => {
+    const issues = [];
+    for (const [field, value] of ctx.fields) {
+        if (STRICT_FIELDS.has(field) || value === null)
+            continue;
+        // env names: one with an invisible character cannot be written into the Dockerfile, which says so.
+        walkStrings(value, [field], field !== 'env', (text, path) => {
+            const odd = invisibleChars(text);
+            if (odd.length === 0)
+                return;
+            issues.push({
+                path,
+                severity: 'warning',
+                message: `${describeOddChars(text, odd)}, an invisible character that makes the text show differently from what it is; flytekit keeps (and hashes) it as written, so remove it unless it is meant`,
+            });
+        });
+    }
+    return issues;
+};
+/** Calls `visit` for each string in a value, with its path; mapping keys too when `keys` is set. */
+function walkStrings(value, path, keys, visit) {
+    if (typeof value === 'string')
+        visit(value, path);
+    else if (Array.isArray(value))
+        value.forEach((item, i) => walkStrings(item, [...path, i], true, visit));
+    else if (value instanceof pyvalues_values/* PyTuple */.Wc)
+        value.items.forEach((item, i) => walkStrings(item, [...path, i], true, visit));
+    else if (value instanceof pyvalues_values/* PyDict */.KL) {
+        for (const [k, v] of value) {
+            const at = typeof k === 'string' ? [...path, k] : path;
+            if (keys && typeof k === 'string')
+                visit(k, at);
+            walkStrings(v, at, true, visit);
+        }
+    }
+}
+// ---------------------------------------------------------------------------------------------- URLs, platform
+/**
+ * pip_index and each pip_extra_index_url must be an index pip can read: http(s) with a host, or file. flytekit
+ * passes them to pip unchecked, so a typo otherwise fails inside the build, after other images were pushed.
+ * A falsy pip_index (`""`) is skipped, as flytekit's `if image_spec.pip_index:` skips it.
+ */
+const indexUrlRule = (ctx) => {
+    const issues = [];
+    const index = ctx.fields.get('pip_index');
+    // Python-falsy values (None, '', 0, False) are what flytekit's `if image_spec.pip_index:` skips.
+    const falsy = index === undefined || index === null || index === '' || index === false || index === 0n || index === 0;
+    if (!falsy) {
+        const problem = typeof index === 'string' ? urlProblem(index) : `must be a URL, not ${pyRepr(index)}; quote it`;
+        if (problem)
+            issues.push({ path: ['pip_index'], message: problem });
+    }
+    for (const [i, url] of (list(ctx, 'pip_extra_index_url') ?? []).entries()) {
+        const problem = urlProblem(url);
+        if (problem)
+            issues.push({ path: ['pip_extra_index_url', i], message: problem });
+    }
+    return issues;
+};
+const URL_EXAMPLE = 'e.g. https://pypi.example.com/simple';
+function urlProblem(text) {
+    const shown = strRepr(redactUrls(text));
+    const invisible = lookAlike(text, 'URLs', () => []);
+    if (invisible)
+        return invisible;
+    if (/[ \t\n\r\f\v]/.test(text))
+        return `${shown} has a blank; a URL has none (write a space as %20)`;
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(text)?.[1]?.toLowerCase();
+    if (scheme === undefined) {
+        return `${shown} is not a URL: start it with https://, http:// or file:// (${URL_EXAMPLE})`;
+    }
+    if (!['http', 'https', 'file'].includes(scheme)) {
+        return `${shown} uses ${scheme}:, but pip reads a package index only over http:// or https://, or from file://; ${URL_EXAMPLE}`;
+    }
+    if (scheme !== 'file') {
+        if (hostRange(text) === undefined) {
+            return `${shown} has no host; write it as ${scheme}://<host>/<path>, ${URL_EXAMPLE}`;
+        }
+        const odd = lookAlike(text, 'hosts', (t) => [hostRange(t) ?? [0, 0]]);
+        if (odd)
+            return odd;
+    }
+    if (!URL.canParse(text))
+        return `${shown} is not a valid URL; ${URL_EXAMPLE}`;
+    return undefined;
+}
+/** The host of a `scheme://[user@]host[:port]/...` URL as a [start, end) code point range; undefined if empty. */
+function hostRange(url) {
+    const m = /^([^:]+:\/\/)([^/?#]*)/.exec(url);
+    const authority = m?.[2] ?? '';
+    const hostStart = authority.lastIndexOf('@') + 1;
+    const host = authority.slice(hostStart).replace(/:\d*$/, '');
+    if (host === '')
+        return undefined;
+    const from = [...url.slice(0, (m?.[1] ?? '').length + hostStart)].length;
+    return [from, from + [...host].length];
+}
+/**
+ * platform is passed to `docker buildx build --platform`: a comma-separated list of os/arch[/variant], each
+ * linux (flytekit's builders build Linux images), without blanks, empty items or repeats.
+ */
+const platformRule = (ctx) => {
+    const platform = rules_str(ctx, 'platform');
+    if (platform === undefined)
+        return [];
+    const problems = [];
+    const seen = new Set();
+    for (const item of platform.split(',')) {
+        const problem = platformItemProblem(item, seen);
+        if (problem)
+            problems.push(problem);
+        seen.add(item.toLowerCase());
+    }
+    return problems.map((message) => ({ path: ['platform'], message }));
+};
+const PLATFORM_EXAMPLE = 'e.g. linux/amd64 or linux/amd64,linux/arm64';
+function platformItemProblem(item, seen) {
+    if (item === '')
+        return `has an empty item (a leading, trailing or doubled comma); ${PLATFORM_EXAMPLE}`;
+    const odd = lookAlike(item, 'platforms');
+    if (odd)
+        return odd;
+    if (/\s/.test(item))
+        return `${strRepr(item)} has a blank; write the platforms without spaces, ${PLATFORM_EXAMPLE}`;
+    const parts = item.split('/');
+    if (parts.length < 2 || parts.length > 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p))) {
+        return `${strRepr(item)} is not os/arch[/variant]; ${PLATFORM_EXAMPLE}, linux/arm/v7`;
+    }
+    const os = parts[0].toLowerCase();
+    if (os !== 'linux') {
+        return `${strRepr(item)} is not a Linux platform; flytekit's builders build Linux images: use linux/${parts[1]}`;
+    }
+    if (seen.has(item.toLowerCase()))
+        return `lists ${strRepr(item)} twice; remove one`;
+    return undefined;
+}
 const RULES = [
     nameRule,
     registryRule,
@@ -46336,6 +47546,10 @@ const RULES = [
     pythonVersionRule,
     ignoredFieldsRule,
     envRule,
+    lookAlikeRule,
+    invisibleRule,
+    indexUrlRule,
+    platformRule,
 ];
 function runRules(ctx) {
     return RULES.flatMap((rule) => rule(ctx));
@@ -53923,6 +55137,7 @@ function unwrap(schema) {
 
 
 
+
 /**
  * The shape of an ImageSpec as flytekit accepts it from `yaml.safe_load` + `ImageSpec(**d)`, one schema entry per
  * dataclass field, each with the description the error messages and the README use. Only what flytekit (or its
@@ -54013,18 +55228,54 @@ const specSchema = strictObject({
     builder_options: dist_optional(nullable(mapping('builder_options'))),
     builder_config: dist_optional(nullable(mapping('builder_config'))),
 }, `unknown field: valid ImageSpec fields are ${model/* SPEC_FIELDS */.UO.join(', ')}`);
-/** Type-checks one spec level (a Map of field -> value as loaded) and returns every problem found. */
+/**
+ * Type-checks one spec level (a Map of field -> value as loaded) and returns every problem found, one for each
+ * unknown key (valibot's strictObject stops at the first).
+ */
 function checkShape(fields) {
     const plain = {};
-    for (const [k, val] of fields)
-        plain[k] = val;
+    const unknown = [];
+    for (const [k, val] of fields) {
+        if (FIELD_SET.has(k))
+            plain[k] = val;
+        else
+            unknown.push({ path: [k], message: unknownFieldMessage(k) });
+    }
     const result = safeParse(specSchema, plain);
-    if (result.success)
-        return [];
-    return result.issues.map((issue) => ({
-        path: (issue.path ?? []).map((p) => p.key),
-        message: issue.message,
-    }));
+    const issues = result.success
+        ? []
+        : result.issues.map((issue) => ({
+            path: (issue.path ?? []).map((p) => p.key),
+            message: issue.message,
+        }));
+    return [...unknown, ...issues];
+}
+const FIELD_SET = new Set(model/* SPEC_FIELDS */.UO);
+/**
+ * `unknown field; did you mean packages?`, naming any look-alike or invisible character in the key, which is
+ * the usual reason a key that reads right is unknown.
+ */
+function unknownFieldMessage(key) {
+    const odd = nonAsciiChars(key);
+    const why = odd.length > 0 ? `: ${describeOddChars(key, odd)}` : '';
+    const guess = closestField(key);
+    if (guess)
+        return `unknown field${why}; did you mean ${guess}?`;
+    return `unknown field${why}; valid ImageSpec fields are ${model/* SPEC_FIELDS */.UO.join(', ')}`;
+}
+/** The field a misspelt key most likely meant: the closest by edit distance (case and - vs _ ignored), if close. */
+function closestField(key) {
+    const normal = key.toLowerCase().replaceAll('-', '_');
+    let best;
+    for (const field of model/* SPEC_FIELDS */.UO) {
+        const distance = editDistance(normal, field);
+        if (!best || distance < best.distance)
+            best = { field, distance };
+    }
+    if (!best)
+        return undefined;
+    const allowed = Math.min(2, Math.max(1, Math.floor(best.field.length / 4)));
+    return best.distance <= allowed ? best.field : undefined;
 }
 
 // EXTERNAL MODULE: ../../work/main/node_modules/yaml/dist/index.js
@@ -54155,7 +55406,7 @@ function constructInt(raw) {
     }
     return sign * pyInt(value, 10);
 }
-const DIGITS = { 2: /^[01]+$/, 8: /^[0-7]+$/, 10: /^[0-9]+$/, 16: /^[0-9a-fA-F]+$/ };
+const yaml11_scalars_DIGITS = { 2: /^[01]+$/, 8: /^[0-7]+$/, 10: /^[0-9]+$/, 16: /^[0-9a-fA-F]+$/ };
 const PREFIXES = { 2: '0b', 8: '0o', 16: '0x' };
 /**
  * Python `int(s, base)` on a string without underscores: surrounding whitespace, one sign and the base's
@@ -54172,7 +55423,7 @@ function pyInt(raw, base) {
     const prefix = PREFIXES[base];
     if (prefix !== undefined && s.toLowerCase().startsWith(prefix))
         s = s.slice(2);
-    if (!DIGITS[base].test(s))
+    if (!yaml11_scalars_DIGITS[base].test(s))
         throw new ScalarError(`invalid literal for int() with base ${base}: '${raw}'`);
     const n = BigInt(prefix === undefined ? s : `${prefix}${s}`);
     return negative ? -n : n;
@@ -54275,31 +55526,41 @@ function makeDate(year, month, day) {
 
 
 
-function loadYaml11(text, source) {
+const YAML_LIMITS = { aliasNodes: 10_000, depth: 200 };
+function loadYaml11(text, source, options = {}) {
     // PyYAML skips a byte order mark at the start of the stream.
     const body = text.startsWith('\ufeff') ? text.slice(1) : text;
     checkCharacters(body, source);
+    const limits = { ...YAML_LIMITS, ...options.limits };
     const lines = new yaml_dist/* LineCounter */.HN();
-    const doc = (0,yaml_dist/* parseDocument */.Tp)(body, {
-        version: '1.1',
-        schema: 'failsafe',
-        merge: false,
-        uniqueKeys: false,
-        prettyErrors: false,
-        lineCounter: lines,
-    });
+    const tokens = [...new yaml_dist/* Parser */.iX(lines.addNewLine).parse(body)];
+    checkStream(tokens, source, lines, limits);
+    const doc = composeDocument(tokens, body.length);
     throwSyntaxErrors(doc, source, lines);
     rejectStrayTabs(body, doc, source);
-    const ctx = { source, lines, anchors: new Map(), warnings: [] };
+    const stats = options.stats ?? { aliasNodes: 0, depth: 0 };
+    const ctx = { source, lines, anchors: new Map(), warnings: [], limits, stats };
     if (doc.contents === null)
         return { value: null, locate: () => undefined, warnings: [] };
-    const root = compose(doc.contents, ctx, []);
+    const root = compose(doc.contents, ctx, [], 0);
     const built = new Constructor(ctx).construct(root, []);
     return {
         value: built.value,
         locate: (p) => locate(built.loc, p, source),
         warnings: ctx.warnings,
     };
+}
+/** What parseDocument does with the tokens, once checkStream has made sure there is one document, not too deep. */
+function composeDocument(tokens, length) {
+    const composer = new yaml_dist/* Composer */.Dk({
+        version: '1.1',
+        schema: 'failsafe',
+        merge: false,
+        uniqueKeys: false,
+        prettyErrors: false,
+    });
+    const [doc] = composer.compose(tokens, true, length);
+    return doc;
 }
 // ---------------------------------------------------------------------------------------------- reading
 /**
@@ -54325,6 +55586,61 @@ function lineOf(text, offset) {
             line++;
     return line;
 }
+/**
+ * Checks on the token tree, before anything recurses through it: one document only (yaml.safe_load raises
+ * "expected a single document in the stream"), and no deeper than the limit. The walk keeps its own stack.
+ */
+function checkStream(tokens, source, lines, limits) {
+    const docs = tokens.filter((t) => t.type === 'document');
+    const second = docs[1];
+    if (second) {
+        const marker = second.start.find((t) => t.type === 'doc-start');
+        const line = lines.linePos(marker?.offset ?? second.offset).line;
+        const starts = marker
+            ? `a '---' on line ${line} starts a second one`
+            : `a second one starts on line ${line}`;
+        const message = `the file holds more than one YAML document (${starts}); flytekit reads it with yaml.safe_load, which ` +
+            "accepts a single document: keep one ImageSpec per file (a base image's own spec goes under base_image:) " +
+            `or remove the '---' and what follows`;
+        throw new errors/* SpecError */.G8([{ path: 'spec', location: `${source}:${line}`, message }]);
+    }
+    const tooDeep = firstTooDeep(docs, limits.depth);
+    if (tooDeep !== undefined) {
+        const line = lines.linePos(tooDeep).line;
+        throw new errors/* SpecError */.G8([
+            { path: 'spec', location: `${source}:${line}`, message: tooDeepMessage(limits.depth) },
+        ]);
+    }
+}
+function tooDeepMessage(limit) {
+    return `lists and mappings are nested more than ${limit} levels deep here; an ImageSpec needs a few levels, so this is a mistake (or a file made to exhaust the parser): remove the extra nesting`;
+}
+/** The offset of the first list or mapping nested deeper than `limit`, if any. */
+function firstTooDeep(docs, limit) {
+    const stack = docs.map((d) => [d, 0]).reverse();
+    for (let next = stack.pop(); next; next = stack.pop()) {
+        const [token, depth] = next;
+        const level = yaml_dist/* CST */.DB.isCollection(token) ? depth + 1 : depth;
+        if (level > limit)
+            return token.offset;
+        // Pushed last-first, so that tokens are visited in document order and the first one found is the earliest.
+        for (const child of childTokens(token).reverse())
+            stack.push([child, level]);
+    }
+    return undefined;
+}
+function childTokens(token) {
+    switch (token.type) {
+        case 'document':
+            return token.value ? [token.value] : [];
+        case 'block-map':
+        case 'block-seq':
+        case 'flow-collection':
+            return token.items.flatMap((item) => [item.key, item.value].filter((t) => t !== undefined && t !== null));
+        default:
+            return [];
+    }
+}
 function throwSyntaxErrors(doc, source, lines) {
     if (doc.errors.length === 0)
         return;
@@ -54343,14 +55659,15 @@ function throwSyntaxErrors(doc, source, lines) {
 function rejectStrayTabs(text, doc, source) {
     if (!text.includes('\t'))
         return;
-    const quoted = [];
+    // One flag per character, so that the scan stays linear however many scalars the file has.
+    const quoted = new Uint8Array(text.length);
     (0,yaml_dist/* visit */.YR)(doc, {
         Scalar(_, node) {
             if (node.type !== 'PLAIN' && node.range)
-                quoted.push([node.range[0], node.range[1]]);
+                quoted.fill(1, node.range[0], node.range[1]);
         },
     });
-    const offset = strayTabOffset(text, (i) => quoted.some(([start, end]) => i >= start && i < end));
+    const offset = strayTabOffset(text, (i) => quoted[i] === 1);
     if (offset === undefined)
         return;
     const message = 'a tab is only allowed inside quotes, block scalars (| or >) and comments in YAML 1.1 (PyYAML); use spaces';
@@ -54378,35 +55695,60 @@ function yaml11_fail(ctx, line, path, message) {
 function lineAt(ctx, offset) {
     return ctx.lines.linePos(offset ?? 0).line;
 }
-/** Composer.compose_node: anchors are registered before the children, so a later alias sees them. */
-function compose(ast, ctx, path) {
+/**
+ * Composer.compose_node: anchors are registered before the children, so a later alias sees them. `level` is
+ * the number of lists and mappings around the node, aliases expanded.
+ */
+function compose(ast, ctx, path, level) {
     const line = lineAt(ctx, ast.range?.[0]);
     if ((0,yaml_dist/* isAlias */.Vj)(ast)) {
         const target = ctx.anchors.get(ast.source);
         if (!target)
             yaml11_fail(ctx, line, path, `the alias *${ast.source} has no anchor &${ast.source} before it`);
+        countAlias(ctx, ast.source, target, { line, path, level });
         return { node: target, line };
     }
     const anchor = ast.anchor;
     if (anchor !== undefined && ctx.anchors.has(anchor)) {
         yaml11_fail(ctx, line, path, `the anchor &${anchor} is defined twice, which PyYAML rejects`);
     }
-    const node = composeNode(ast, ctx, path, line, anchor);
+    const node = composeNode(ast, ctx, path, line, level, anchor);
     return { node, line };
 }
-function composeNode(ast, ctx, path, line, anchor) {
+/**
+ * Where aliases are expanded, as far as the bounds go: each alias adds the size of what it refers to, checked
+ * before it is added, so the count never passes the limit; and the nesting it brings must stay within the depth.
+ */
+function countAlias(ctx, name, target, at) {
+    if (target.size === undefined || target.depth === undefined) {
+        yaml11_fail(ctx, at.line, at.path, 'an alias refers to a node that contains it; recursive structures are not supported');
+    }
+    const total = ctx.stats.aliasNodes + target.size;
+    if (total > ctx.limits.aliasNodes) {
+        yaml11_fail(ctx, at.line, at.path, `the alias *${name} repeats ${target.size} nodes, which takes this file past ${ctx.limits.aliasNodes} nodes repeated through aliases; every copy is hashed and written out, so this is a mistake or a file made to exhaust memory (aliases of aliases multiply): use fewer aliases or anchor smaller parts`);
+    }
+    const depth = at.level + target.depth;
+    if (depth > ctx.limits.depth)
+        yaml11_fail(ctx, at.line, at.path, `through the alias *${name}, ${tooDeepMessage(ctx.limits.depth)}`);
+    ctx.stats.aliasNodes = total;
+    ctx.stats.depth = Math.max(ctx.stats.depth, depth);
+}
+function composeNode(ast, ctx, path, line, level, anchor) {
     if ((0,yaml_dist/* isScalar */.jn)(ast)) {
         const node = scalarNode(ast, line);
         if (anchor !== undefined)
             ctx.anchors.set(anchor, node);
         return node;
     }
+    if (level + 1 > ctx.limits.depth)
+        yaml11_fail(ctx, line, path, tooDeepMessage(ctx.limits.depth));
+    ctx.stats.depth = Math.max(ctx.stats.depth, level + 1);
     if ((0,yaml_dist/* isSeq */.oP)(ast)) {
         const node = { kind: 'seq', tag: collectionTag(ast.tag, TAGS.seq), items: [], line };
         if (anchor !== undefined)
             ctx.anchors.set(anchor, node);
-        ast.items.forEach((item, i) => node.items.push(composeChild(item, ctx, [...path, i], line)));
-        return node;
+        ast.items.forEach((item, i) => node.items.push(composeChild(item, ctx, [...path, i], line, level + 1)));
+        return measured(node, node.items);
     }
     if ((0,yaml_dist/* isMap */.jh)(ast)) {
         const node = { kind: 'map', tag: collectionTag(ast.tag, TAGS.map), pairs: [], line };
@@ -54415,19 +55757,34 @@ function composeNode(ast, ctx, path, line, anchor) {
         for (const pair of ast.items) {
             if (!(0,yaml_dist/* isPair */.tO)(pair))
                 continue;
-            const key = composeChild(pair.key, ctx, path, line);
+            const key = composeChild(pair.key, ctx, path, line, level + 1);
             const keyPath = [...path, key.node.kind === 'scalar' ? key.node.value : '?'];
-            node.pairs.push([key, composeChild(pair.value, ctx, keyPath, key.line)]);
+            node.pairs.push([key, composeChild(pair.value, ctx, keyPath, key.line, level + 1)]);
         }
-        return node;
+        return measured(node, node.pairs.flat());
     }
     yaml11_fail(ctx, line, path, 'unsupported YAML node');
 }
+/** Sets a collection's measure from its children's, now that all of them are composed. */
+function measured(node, children) {
+    node.size = 1 + children.reduce((sum, c) => sum + (c.node.size ?? 0), 0);
+    node.depth = 1 + children.reduce((deepest, c) => Math.max(deepest, c.node.depth ?? 0), 0);
+    return node;
+}
 /** A missing key or value (`? a`, `a:` in a flow mapping) is an empty plain scalar, i.e. null. */
-function composeChild(ast, ctx, path, fallbackLine) {
-    if (ast === null)
-        return { node: { kind: 'scalar', tag: TAGS.null, value: '', line: fallbackLine }, line: fallbackLine };
-    return compose(ast, ctx, path);
+function composeChild(ast, ctx, path, fallbackLine, level) {
+    if (ast === null) {
+        const empty = {
+            kind: 'scalar',
+            tag: TAGS.null,
+            value: '',
+            line: fallbackLine,
+            size: 1,
+            depth: 0,
+        };
+        return { node: empty, line: fallbackLine };
+    }
+    return compose(ast, ctx, path, level);
 }
 /**
  * The parser marks plain scalars, and any scalar tagged with the non-specific `!`, as implicit; only those
@@ -54440,7 +55797,7 @@ function scalarNode(ast, line) {
         tag = resolveImplicit(value);
     else
         tag = ast.tag ?? TAGS.str;
-    return { kind: 'scalar', tag, value, line };
+    return { kind: 'scalar', tag, value, line, size: 1, depth: 0 };
 }
 function collectionTag(tag, fallback) {
     return tag === undefined || tag === '!' ? fallback : tag;
@@ -54645,7 +56002,10 @@ function yaml11_describe(node) {
 function formatPath(path) {
     if (path.length === 0)
         return 'spec';
-    return path
+    // A path deep enough to hit the nesting limit is shown by its start; the line says where it is.
+    const shown = path.length > 12 ? path.slice(0, 12) : path;
+    const suffix = path.length > 12 ? '…' : '';
+    return (shown
         .map((k, i) => {
         if (typeof k === 'number')
             return `[${k}]`;
@@ -54653,7 +56013,7 @@ function formatPath(path) {
             return i === 0 ? k : `.${k}`;
         return `[${pyRepr(k)}]`;
     })
-        .join('');
+        .join('') + suffix);
 }
 function locate(loc, path, source) {
     let at = loc;
@@ -54689,19 +56049,7 @@ function resolve_formatPath(p) {
     return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
 }
 function loadFile(specFile, cwd) {
-    const full = external_node_path_default().resolve(cwd, specFile);
-    let text;
-    try {
-        text = (0,external_node_fs_.readFileSync)(full, 'utf8');
-    }
-    catch {
-        throw new errors/* SpecError */.G8([
-            {
-                path: 'spec',
-                message: `file '${specFile}' not found (relative to ${cwd}); check the 'spec' input and that the file is checked out`,
-            },
-        ]);
-    }
+    const text = readSpecText(specFile, cwd);
     const doc = loadYaml11(text, specFile);
     if (doc.value === null)
         return { fields: new Map(), locate: doc.locate, warnings: doc.warnings };
@@ -54715,6 +56063,98 @@ function loadFile(specFile, cwd) {
         ]);
     }
     return { fields: toFieldMap(doc.value), locate: doc.locate, warnings: doc.warnings };
+}
+/**
+ * The spec file as text, or an error that says what is really wrong with it: missing, a folder, unreadable,
+ * or not UTF-8 (flytekit opens it as text in the runner's UTF-8 locale, so a UTF-16 file saved by a Windows
+ * editor is a UnicodeDecodeError there).
+ */
+function readSpecText(specFile, cwd) {
+    const full = external_node_path_default().resolve(cwd, specFile);
+    const problem = (message) => {
+        throw new errors/* SpecError */.G8([{ path: 'spec', location: specFile, message }]);
+    };
+    let bytes;
+    try {
+        bytes = (0,external_node_fs_.readFileSync)(full);
+    }
+    catch (err) {
+        const code = err.code;
+        if (code === 'EISDIR') {
+            return problem(`'${specFile}' is a folder, not a spec file; name a YAML file in it (e.g. ${external_node_path_default().posix.join(specFile, 'imagespec.yaml')})`);
+        }
+        if (code === 'ENOENT' || code === 'ENOTDIR') {
+            return problem(`file '${specFile}' not found (relative to ${cwd}); check the 'spec' input and that the file is checked out`);
+        }
+        return problem(`file '${specFile}' cannot be read (${code ?? errorText(err)}); check its permissions`);
+    }
+    const encoding = wideEncoding(bytes);
+    if (encoding)
+        return problem(`'${specFile}' is ${encoding}; save it as UTF-8`);
+    try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    }
+    catch {
+        const at = firstInvalidUtf8(bytes);
+        const line = bytes.subarray(0, at).filter((b) => b === 0x0a).length + 1;
+        const byte = (bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, '0');
+        throw new errors/* SpecError */.G8([
+            {
+                path: 'spec',
+                location: `${specFile}:${line}`,
+                message: `'${specFile}' is not UTF-8 (byte 0x${byte} on this line; Latin-1 or Windows-1252 text?); save it as UTF-8`,
+            },
+        ]);
+    }
+}
+function errorText(err) {
+    return err instanceof Error ? err.message : String(err);
+}
+/**
+ * UTF-16 or UTF-32, by the byte order mark or, without one, by the NUL bytes every ASCII character then has
+ * next to it (a YAML file starts with ASCII: a key, a comment or `---`).
+ */
+function wideEncoding(bytes) {
+    const [b0, b1, b2, b3] = bytes;
+    if (b0 === 0x00 && b1 === 0x00 && b2 === 0xfe && b3 === 0xff)
+        return 'UTF-32 (big-endian, with a byte order mark)';
+    if (b0 === 0xff && b1 === 0xfe && b2 === 0x00 && b3 === 0x00)
+        return 'UTF-32 (little-endian, with a byte order mark)';
+    if (b0 === 0xfe && b1 === 0xff)
+        return 'UTF-16 (big-endian, with a byte order mark)';
+    if (b0 === 0xff && b1 === 0xfe)
+        return 'UTF-16 (little-endian, with a byte order mark)';
+    if (bytes.length < 4)
+        return undefined;
+    if (b0 !== 0 && b1 === 0 && b2 === 0 && b3 === 0)
+        return 'UTF-32 (little-endian)';
+    if (b0 === 0 && b1 === 0 && b2 === 0 && b3 !== 0)
+        return 'UTF-32 (big-endian)';
+    if (b0 !== 0 && b1 === 0 && b2 !== 0 && b3 === 0)
+        return 'UTF-16 (little-endian)';
+    if (b0 === 0 && b1 !== 0 && b2 === 0 && b3 !== 0)
+        return 'UTF-16 (big-endian)';
+    return undefined;
+}
+/** The offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+function firstInvalidUtf8(bytes) {
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    // Sequence by sequence: the lead byte gives the length, the decoder checks the rest (overlong forms, surrogates).
+    let i = 0;
+    while (i < bytes.length) {
+        const b = bytes[i];
+        const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+        if (length === 0 || i + length > bytes.length)
+            return i;
+        try {
+            decoder.decode(bytes.subarray(i, i + length));
+        }
+        catch {
+            return i;
+        }
+        i += length;
+    }
+    return i;
 }
 /** flytekit calls ImageSpec(**d): keys must be strings. Non-string keys are kept under a printable name and rejected by the schema. */
 function toFieldMap(d) {
@@ -61044,7 +62484,7 @@ var visit = __nccwpck_require__(292);
 
 
 
-__webpack_unused_export__ = composer.Composer;
+exports.Dk = composer.Composer;
 __webpack_unused_export__ = Document.Document;
 __webpack_unused_export__ = Schema.Schema;
 __webpack_unused_export__ = errors.YAMLError;
@@ -61063,13 +62503,13 @@ __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;
 __webpack_unused_export__ = YAMLSeq.YAMLSeq;
-__webpack_unused_export__ = cst;
+exports.DB = cst;
 __webpack_unused_export__ = lexer.Lexer;
 exports.HN = lineCounter.LineCounter;
-__webpack_unused_export__ = parser.Parser;
+exports.iX = parser.Parser;
 __webpack_unused_export__ = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
-exports.Tp = publicApi.parseDocument;
+__webpack_unused_export__ = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
 exports.YR = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;

@@ -16,6 +16,11 @@ export interface RunContext {
   eventPath: string
   actor: string
   runId: string
+  /**
+   * SOURCE_DATE_EPOCH as the step's environment sets it ('' when unset): the user's own choice of the time images
+   * are stamped with, which wins over the commit time.
+   */
+  sourceDateEpoch: string
 }
 
 export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext {
@@ -30,15 +35,32 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
     eventPath: env.GITHUB_EVENT_PATH || '',
     actor: env.GITHUB_ACTOR || '',
     runId: env.GITHUB_RUN_ID || '',
+    sourceDateEpoch: (env.SOURCE_DATE_EPOCH ?? '').trim(),
   }
 }
 
-/** OCI labels that tie the image to the commit it was built from. */
-export function ociLabels(ctx: RunContext, created: Date): Record<string, string> {
-  const labels: Record<string, string> = { 'org.opencontainers.image.created': created.toISOString() }
+/** The OCI label holding the image's creation time; with SOURCE_DATE_EPOCH it is the commit's time. */
+export const CREATED_LABEL = 'org.opencontainers.image.created'
+
+/**
+ * OCI labels that tie the image to the commit it was built from. Not `created`: each build sets it from
+ * SOURCE_DATE_EPOCH (createdLabel), never from the clock, so that the same inputs make the same image.
+ */
+export function ociLabels(ctx: RunContext): Record<string, string> {
+  const labels: Record<string, string> = {}
   if (ctx.repository) {
     labels['org.opencontainers.image.source'] = `${ctx.serverUrl.replace(/\/+$/, '')}/${ctx.repository}`
   }
   if (ctx.sha) labels['org.opencontainers.image.revision'] = ctx.sha
   return labels
+}
+
+/** `created` for SOURCE_DATE_EPOCH seconds, written as BuildKit writes the image config's `created`. */
+export function createdLabel(epochSeconds: number): Record<string, string> {
+  return { [CREATED_LABEL]: epochTime(epochSeconds) }
+}
+
+/** Seconds since 1970 as RFC 3339 in UTC, without fractional seconds (`2026-01-02T03:04:05Z`). */
+export function epochTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z')
 }

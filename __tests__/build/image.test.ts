@@ -7,9 +7,21 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals'
 import type { RegistryConnection } from '../../src/connections/connection.js'
-import { buildImage, type BuildSettings, type Builder, type JobEnv } from '../../src/build/image.js'
+import {
+  buildImage,
+  RETRY_DELAY_MS,
+  type BuildSettings,
+  type Builder,
+  type JobEnv,
+} from '../../src/build/image.js'
 import type { BuildPlan } from '../../src/docker/buildx-args.js'
-import type { BuildResult, BuilderInfo, DockerContext, PrepareOptions } from '../../src/docker/buildx.js'
+import {
+  BuildFailedError,
+  type BuildResult,
+  type BuilderInfo,
+  type DockerContext,
+  type PrepareOptions,
+} from '../../src/docker/buildx.js'
 import { ActionError } from '../../src/errors.js'
 import { MemoryLogger } from '../../src/log.js'
 import type { CheckResult } from '../../src/registry/check.js'
@@ -26,21 +38,27 @@ const CONFIG_DIR = '/job/docker-config'
 
 type CheckAnswer = CheckResult | { throws: string }
 
-/** A registry connection that answers as told and writes every call into `calls`. */
+/**
+ * A registry connection that answers as told and writes every call into `calls`. A list of answers is used one
+ * check after the other, the last one from then on: the check before the build, then the read-back after the push.
+ */
 class FakeConnection implements RegistryConnection {
   readonly registry = REGISTRY
   readonly describe = 'fake registry'
+  private checks = 0
 
   constructor(
     private readonly calls: string[],
-    private readonly answer: CheckAnswer,
+    private readonly answers: CheckAnswer | CheckAnswer[],
     private readonly immutable = false,
   ) {}
 
   async check(name: string, tag: string): Promise<CheckResult> {
     this.calls.push(`check ${name} ${tag}`)
-    if ('throws' in this.answer) throw new Error(this.answer.throws)
-    return this.answer
+    const list = Array.isArray(this.answers) ? this.answers : [this.answers]
+    const answer = list[Math.min(this.checks++, list.length - 1)] as CheckAnswer
+    if ('throws' in answer) throw new Error(answer.throws)
+    return answer
   }
 
   async prepareRepository(name: string): Promise<{ immutable: boolean }> {
@@ -53,25 +71,34 @@ class FakeConnection implements RegistryConnection {
   }
 }
 
-/** Docker steps that record their calls and the plans they were handed, and build nothing. */
+/**
+ * Docker steps that record their calls and the plans they were handed, and build nothing. `failures` are buildx's
+ * stderr for the first runs, which fail as runBuild fails; the runs after them succeed.
+ */
 class FakeBuilder implements Builder {
   readonly plans: BuildPlan[] = []
   readonly prepareOptions: PrepareOptions[] = []
+  readonly runOptions: unknown[] = []
 
   constructor(
     private readonly calls: string[],
     private readonly result: BuildResult = { digest: BUILT_DIGEST, metadata: {} },
+    private readonly info: BuilderInfo = { name: 'default', driver: 'docker-container' },
+    private readonly failures: string[] = [],
   ) {}
 
   prepare = async (ctx: DockerContext, options: PrepareOptions): Promise<BuilderInfo> => {
     this.calls.push(`builder.prepare ${ctx.configDir}`)
     this.prepareOptions.push(options)
-    return { name: 'default', driver: 'docker-container' }
+    return this.info
   }
 
-  run = async (ctx: DockerContext, plan: BuildPlan): Promise<BuildResult> => {
+  run = async (ctx: DockerContext, plan: BuildPlan, options?: unknown): Promise<BuildResult> => {
     this.calls.push(`builder.run ${ctx.configDir}`)
     this.plans.push(plan)
+    this.runOptions.push(options)
+    const failure = this.failures.shift()
+    if (failure !== undefined) throw new BuildFailedError(failure)
     return this.result
   }
 }
@@ -129,17 +156,20 @@ interface Harness {
   builder: FakeBuilder
   logger: MemoryLogger
   env: JobEnv
+  /** What the retry waited, instead of waiting. */
+  slept: number[]
 }
 
 function harness(
-  answer: CheckAnswer | 'no connection',
-  options: { immutable?: boolean; result?: BuildResult } = {},
+  answer: CheckAnswer | CheckAnswer[] | 'no connection',
+  options: { immutable?: boolean; result?: BuildResult; info?: BuilderInfo; failures?: string[] } = {},
 ): Harness {
   const calls: string[] = []
-  const builder = new FakeBuilder(calls, options.result)
+  const builder = new FakeBuilder(calls, options.result, options.info, options.failures)
   const logger = new MemoryLogger()
   const connection =
     answer === 'no connection' ? undefined : new FakeConnection(calls, answer, options.immutable)
+  const slept: number[] = []
   const env: JobEnv = {
     cwd,
     workDir,
@@ -147,16 +177,23 @@ function harness(
     connection,
     logger,
     builder,
+    sleep: async (ms) => {
+      calls.push(`sleep ${ms}`)
+      slept.push(ms)
+    },
   }
-  return { calls, builder, logger, env }
+  return { calls, builder, logger, env, slept }
 }
+
+/** Not in the registry before the build; the pushed digest there afterwards. */
+const MISSING_THEN_PUSHED: CheckAnswer[] = [{ exists: false }, { exists: true, digest: BUILT_DIGEST }]
 
 const warnings = (logger: MemoryLogger): string[] => logger.lines.filter((l) => l.startsWith('warning: '))
 
 describe('buildImage decisions', () => {
   const cases: {
     name: string
-    answer: CheckAnswer
+    answer: CheckAnswer | CheckAnswer[]
     immutable?: boolean
     settings: Partial<BuildSettings>
     calls: string[]
@@ -171,8 +208,8 @@ describe('buildImage decisions', () => {
       result: { built: false, pushed: false, digest: CHECKED_DIGEST },
     },
     {
-      name: 'image missing: builder checked, repository made, logged in, built and pushed',
-      answer: { exists: false },
+      name: 'image missing: builder checked, repository made, logged in, built, pushed and its digest read back',
+      answer: MISSING_THEN_PUSHED,
       settings: {},
       calls: [
         'check app k3p0TbQ7vHlFQnWW1pyZqA',
@@ -180,12 +217,13 @@ describe('buildImage decisions', () => {
         'prepareRepository app',
         'loginForPush /job/docker-config',
         'builder.run /job/docker-config',
+        'check app k3p0TbQ7vHlFQnWW1pyZqA',
       ],
       result: { built: true, pushed: true, digest: BUILT_DIGEST },
     },
     {
       name: 'check fails with on-check-error build: warns and builds',
-      answer: { throws: 'registry said 503 Service Unavailable' },
+      answer: [{ throws: 'registry said 503 Service Unavailable' }, { exists: true, digest: BUILT_DIGEST }],
       settings: { onCheckError: 'build' },
       calls: [
         'check app k3p0TbQ7vHlFQnWW1pyZqA',
@@ -193,6 +231,7 @@ describe('buildImage decisions', () => {
         'prepareRepository app',
         'loginForPush /job/docker-config',
         'builder.run /job/docker-config',
+        'check app k3p0TbQ7vHlFQnWW1pyZqA',
       ],
       result: { built: true, pushed: true, digest: BUILT_DIGEST },
       warning: [
@@ -212,7 +251,10 @@ describe('buildImage decisions', () => {
     },
     {
       name: 'exists, force, mutable repository: rebuilt and pushed over the old image',
-      answer: { exists: true, digest: CHECKED_DIGEST },
+      answer: [
+        { exists: true, digest: CHECKED_DIGEST },
+        { exists: true, digest: BUILT_DIGEST },
+      ],
       settings: { force: true },
       calls: [
         'check app k3p0TbQ7vHlFQnWW1pyZqA',
@@ -221,6 +263,7 @@ describe('buildImage decisions', () => {
         'prepareRepository app',
         'loginForPush /job/docker-config',
         'builder.run /job/docker-config',
+        'check app k3p0TbQ7vHlFQnWW1pyZqA',
       ],
       result: { built: true, pushed: true, digest: BUILT_DIGEST },
     },
@@ -300,7 +343,7 @@ describe('buildImage decisions', () => {
 
 describe('the BuildPlan handed to the builder', () => {
   test('tags, platforms, output, secrets and metadata file', async () => {
-    const h = harness({ exists: false })
+    const h = harness(MISSING_THEN_PUSHED)
     const plan: BuildSettings['plan'] = {
       builder: 'ci-builder',
       labels: { 'org.opencontainers.image.source': 'https://example.test/team/app' },
@@ -341,9 +384,190 @@ describe('the BuildPlan handed to the builder', () => {
   })
 
   test('a nested base image: the plan builds from the given FROM', async () => {
-    const h = harness({ exists: false })
+    const h = harness(MISSING_THEN_PUSHED)
     await buildImage({ ...job(), baseImage: 'registry.example.test/team/base:abc' }, settings(), h.env)
     const sent = h.builder.plans[0] as BuildPlan
     expect(await readFile(sent.dockerfile as string, 'utf8')).toContain('registry.example.test/team/base:abc')
+  })
+})
+
+const OTHER_DIGEST = 'sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc'
+const CREATED = 'org.opencontainers.image.created'
+const CAN_REWRITE: BuilderInfo = {
+  name: 'default',
+  driver: 'docker',
+  containerdImageStore: true,
+  rewriteTimestamp: true,
+}
+
+describe('reproducible images', () => {
+  test('the epoch stamps the created label and the build, and the builder that can rewrites layer times', async () => {
+    const h = harness(MISSING_THEN_PUSHED, { info: CAN_REWRITE })
+    const plan: BuildSettings['plan'] = { labels: { 'org.opencontainers.image.revision': 'deadbeef' } }
+    await buildImage(job(), settings({ plan, sourceDateEpoch: async () => 1700000000 }), h.env)
+
+    const sent = h.builder.plans[0] as BuildPlan
+    // 1700000000 is 2023-11-14T22:13:20Z (date -u -d @1700000000).
+    expect(sent.labels).toEqual({
+      [CREATED]: '2023-11-14T22:13:20Z',
+      'org.opencontainers.image.revision': 'deadbeef',
+    })
+    expect(sent.sourceDateEpoch).toBe(1700000000)
+    expect(sent.rewriteTimestamp).toBe(true)
+    // The builder is asked about the plan before rewriting is decided, and told about itself when it runs.
+    expect(h.builder.prepareOptions[0]?.plan.rewriteTimestamp).toBeUndefined()
+    expect(h.builder.prepareOptions[0]?.plan.sourceDateEpoch).toBe(1700000000)
+    expect(h.builder.runOptions).toEqual([{ builder: CAN_REWRITE }])
+  })
+
+  test('a builder that cannot rewrite still gets the epoch', async () => {
+    const h = harness(MISSING_THEN_PUSHED, { info: { ...CAN_REWRITE, rewriteTimestamp: false } })
+    await buildImage(job(), settings({ sourceDateEpoch: async () => 0 }), h.env)
+    const sent = h.builder.plans[0] as BuildPlan
+    expect(sent.labels).toEqual({ [CREATED]: '1970-01-01T00:00:00Z' })
+    expect(sent.sourceDateEpoch).toBe(0)
+    expect('rewriteTimestamp' in sent).toBe(false)
+  })
+
+  test("a created label from the 'labels' input wins", async () => {
+    const h = harness(MISSING_THEN_PUSHED, { info: CAN_REWRITE })
+    const plan: BuildSettings['plan'] = { labels: { [CREATED]: 'by hand' } }
+    await buildImage(job(), settings({ plan, sourceDateEpoch: async () => 5 }), h.env)
+    expect(h.builder.plans[0]?.labels).toEqual({ [CREATED]: 'by hand' })
+  })
+
+  test('without an epoch nothing is stamped or rewritten', async () => {
+    const h = harness(MISSING_THEN_PUSHED, { info: CAN_REWRITE })
+    await buildImage(job(), settings(), h.env)
+    const sent = h.builder.plans[0] as BuildPlan
+    expect([sent.labels, sent.sourceDateEpoch, sent.rewriteTimestamp]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ])
+  })
+})
+
+// Real buildx 0.29 error output (see __tests__/docker/buildx.test.ts for where each line came from).
+const RESET =
+  'ERROR: failed to build: failed to solve: failed to push registry.example.test/team/app:k3p0TbQ7vHlFQnWW1pyZqA: failed commit on ref "config-sha256:75f022c64c4fa3263958192c9b9a5ab1306626ce929af9e72ee00caa9995ff67": failed to do request: Put "https://registry.example.test/v2/team/app/blobs/uploads/17bdd765": read tcp 10.1.0.4:40476->140.82.112.34:443: read: connection reset by peer'
+const TOO_MANY =
+  'ERROR: failed to build: failed to solve: failed to push registry.example.test/team/app:k3p0TbQ7vHlFQnWW1pyZqA: failed commit on ref "manifest-sha256:9990d81bb92aed3d147827dbad9170dbc4c0bf2b4463e38e6e6b7dce4e6542a7": unexpected status from PUT request to https://registry.example.test/v2/team/app/manifests/k3p0TbQ7vHlFQnWW1pyZqA: 429 Too Many Requests'
+const RUN_FAILED = `#5 [2/2] RUN pip install nosuchpkg
+#5 1.021 ERROR: No matching distribution found for nosuchpkg
+#5 ERROR: process "/bin/sh -c pip install nosuchpkg" did not complete successfully: exit code: 1
+------
+ > [2/2] RUN pip install nosuchpkg:
+1.021 ERROR: No matching distribution found for nosuchpkg
+------
+ERROR: failed to solve: process "/bin/sh -c pip install nosuchpkg" did not complete successfully: exit code: 1
+`
+const UNAUTHORIZED =
+  'ERROR: failed to build: failed to solve: failed to push registry.example.test/team/app:k3p0TbQ7vHlFQnWW1pyZqA: unexpected status from HEAD request to https://registry.example.test/v2/team/app/blobs/sha256:c3e4a36484924a89a0c251cfdd6d5915a487230694df527f176c3dbfbd1b70d8: 401 Unauthorized'
+const REWRITE_REFUSED =
+  'ERROR: failed to build: failed to solve: exporter option "rewrite-timestamp" conflicts with "unpack"'
+
+describe('a build that fails', () => {
+  test('on a transient error: tried once more after a pause, from the cache, and logged', async () => {
+    const h = harness(MISSING_THEN_PUSHED, { failures: [`#9 pushing layers\n${RESET}\n`] })
+    const result = await buildImage(job(), settings(), h.env)
+
+    expect(result).toMatchObject({ built: true, pushed: true, digest: BUILT_DIGEST })
+    expect(h.calls).toEqual([
+      'check app k3p0TbQ7vHlFQnWW1pyZqA',
+      'builder.prepare /job/docker-config',
+      'prepareRepository app',
+      'loginForPush /job/docker-config',
+      'builder.run /job/docker-config',
+      'sleep 5000',
+      'builder.run /job/docker-config',
+      'check app k3p0TbQ7vHlFQnWW1pyZqA',
+    ])
+    expect(h.slept).toEqual([RETRY_DELAY_MS])
+    // The second attempt is the same build: the same plan, so buildx finds every layer in its cache.
+    expect(h.builder.plans[1]).toEqual(h.builder.plans[0])
+    expect(warnings(h.logger)).toEqual([
+      `warning: The build of ${IMAGE} failed on a transient error; trying once more in 5 s, from the build cache: ${RESET}`,
+    ])
+  })
+
+  test('on a transient error twice: fails after the one retry, saying so', async () => {
+    const h = harness(MISSING_THEN_PUSHED, { failures: [RESET, TOO_MANY] })
+    const err = await rejectionOf(buildImage(job(), settings(), h.env))
+
+    expect(err).toBeInstanceOf(ActionError)
+    expect(err.message).toBe(
+      `docker buildx build failed: ${TOO_MANY}\n` +
+        `This was the second attempt: the first failed on a transient error too (${RESET}). Re-run the job once the registry answers again.`,
+    )
+    expect(h.calls.filter((c) => c.startsWith('builder.run'))).toHaveLength(2)
+    expect(h.slept).toEqual([RETRY_DELAY_MS])
+  })
+
+  test.each([
+    ['a failed RUN step', RUN_FAILED],
+    ['refused credentials', UNAUTHORIZED],
+  ])('on %s: not tried again', async (_name, stderr) => {
+    const h = harness(MISSING_THEN_PUSHED, { failures: [stderr] })
+    const err = await rejectionOf(buildImage(job(), settings(), h.env))
+
+    expect(err).toBeInstanceOf(BuildFailedError)
+    expect(err.message.startsWith('docker buildx build failed: ERROR: failed to')).toBe(true)
+    expect(h.calls.filter((c) => c.startsWith('builder.run'))).toHaveLength(1)
+    expect(h.slept).toEqual([])
+    expect(warnings(h.logger)).toEqual([])
+  })
+
+  test('because the builder refused rewrite-timestamp: built again without it, with a warning', async () => {
+    const h = harness(MISSING_THEN_PUSHED, { info: CAN_REWRITE, failures: [REWRITE_REFUSED] })
+    const result = await buildImage(job(), settings({ sourceDateEpoch: async () => 7 }), h.env)
+
+    expect(result.digest).toBe(BUILT_DIGEST)
+    expect(h.builder.plans.map((p) => p.rewriteTimestamp)).toEqual([true, false])
+    expect(h.slept).toEqual([])
+    expect(warnings(h.logger)).toEqual([
+      `warning: The builder refused to rewrite layer timestamps for ${IMAGE} (${REWRITE_REFUSED}); building it again without rewrite-timestamp, so two builds of this spec can push different digests.`,
+    ])
+  })
+
+  test('with short-lived credentials, the cache-only build is retried the same way', async () => {
+    const h = harness(MISSING_THEN_PUSHED, { failures: [TOO_MANY] })
+    const connection = h.env.connection as FakeConnection
+    Object.assign(connection, { shortLivedCredentials: true })
+    await buildImage(job(), settings(), h.env)
+    expect(h.builder.plans.map((p) => p.output)).toEqual(['cache', 'cache', 'push'])
+    expect(h.slept).toEqual([RETRY_DELAY_MS])
+  })
+})
+
+describe('the digest output after a push', () => {
+  test("is the registry's when the tag points elsewhere, with a warning", async () => {
+    const h = harness([{ exists: false }, { exists: true, digest: OTHER_DIGEST }])
+    const result = await buildImage(job(), settings(), h.env)
+
+    expect(result.digest).toBe(OTHER_DIGEST)
+    expect(warnings(h.logger)).toEqual([
+      `warning: ${IMAGE} points at ${OTHER_DIGEST} in the registry, not at ${BUILT_DIGEST} that this build pushed: another run pushed the same tag at about the same time (builds of one spec differ when their commits' times or their builders differ). The digest output is the registry's, ${OTHER_DIGEST}.`,
+    ])
+  })
+
+  test("is buildx's when the registry cannot say, with a warning", async () => {
+    const h = harness([{ exists: false }, { throws: 'registry said 502 Bad Gateway' }])
+    const result = await buildImage(job(), settings(), h.env)
+
+    expect(result.digest).toBe(BUILT_DIGEST)
+    expect(warnings(h.logger)).toEqual([
+      `warning: Could not read back the digest of ${IMAGE} after its push (registry said 502 Bad Gateway); the digest output is the one buildx recorded, ${BUILT_DIGEST}.`,
+    ])
+  })
+
+  test("is buildx's when the registry does not list the tag yet, with a warning", async () => {
+    const h = harness({ exists: false })
+    const result = await buildImage(job(), settings(), h.env)
+
+    expect(result.digest).toBe(BUILT_DIGEST)
+    expect(warnings(h.logger)).toEqual([
+      `warning: ${IMAGE} was pushed, but the registry does not list the tag right after the push; the digest output is the one buildx recorded, ${BUILT_DIGEST}.`,
+    ])
   })
 })

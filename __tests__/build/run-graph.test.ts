@@ -32,7 +32,8 @@ afterEach(() => dirs.removeAll())
 /** A registry that answers checks from the images pushed to it, and records what was asked of it. */
 class FakeRegistry {
   readonly calls: string[] = []
-  readonly images = new Set<string>()
+  /** `name:tag` -> the digest pushed under it. */
+  readonly images = new Map<string, string>()
   connects = 0
   constructor(
     readonly registry: string,
@@ -46,7 +47,8 @@ class FakeRegistry {
       check: async (name, tag) => {
         this.calls.push(`check ${name}:${tag}`)
         if (this.opts.checkFails) throw new Error(this.opts.checkFails)
-        return this.images.has(`${name}:${tag}`) ? { exists: true, digest: FOUND } : { exists: false }
+        const digest = this.images.get(`${name}:${tag}`)
+        return digest ? { exists: true, digest } : { exists: false }
       },
       prepareRepository: async (name) => {
         this.calls.push(`prepare ${name}`)
@@ -84,7 +86,7 @@ class FakeBuilder implements Builder {
       throw new Error('docker buildx build failed: exit 3')
     const registry = this.registries.find((r) => image.startsWith(`${r.registry}/`))
     if (!registry) throw new Error(`no fake registry for ${image}`)
-    registry.images.add(image.slice(registry.registry.length + 1))
+    registry.images.set(image.slice(registry.registry.length + 1), DIGEST)
     this.built.push(image)
     return { digest: DIGEST, metadata: {} }
   }
@@ -154,8 +156,11 @@ describe('runGraph', () => {
       ['base', 'built'],
       ['app', 'built'],
     ])
-    expect(base.calls).toEqual([`check base:${nodes[0]?.tagged.tag}`, 'prepare base', 'login'])
-    expect(child.calls).toEqual([`check app:${nodes[1]?.tagged.tag}`, 'prepare app', 'login'])
+    // Each is checked, then pushed, then read back from its own registry (the digest the tag points at).
+    const baseCheck = `check base:${nodes[0]?.tagged.tag}`
+    const appCheck = `check app:${nodes[1]?.tagged.tag}`
+    expect(base.calls).toEqual([baseCheck, 'prepare base', 'login', baseCheck])
+    expect(child.calls).toEqual([appCheck, 'prepare app', 'login', appCheck])
     expect(child.calls.some((c) => c.includes('base'))).toBe(false)
 
     // The second run finds both, each at its own registry, and builds nothing.
@@ -216,7 +221,7 @@ describe('runGraph', () => {
     expect(byName.bad).toMatchObject({ state: 'failed', error: 'docker buildx build failed: exit 3' })
     expect(byName.onbad).toMatchObject({ state: 'skipped', error: expect.stringContaining('its base image') })
     expect(team.images.has(`ok:${byName.ok?.tag}`)).toBe(true)
-    expect([...team.images].some((i) => i.startsWith('bad:') || i.startsWith('onbad:'))).toBe(false)
+    expect([...team.images.keys()].some((i) => i.startsWith('bad:') || i.startsWith('onbad:'))).toBe(false)
   })
 
   test('a registry that cannot answer fails its images (never "exists"); other registries go on', async () => {
@@ -274,7 +279,7 @@ describe('runGraph', () => {
     expect((e.logger as MemoryLogger).lines.filter((l) => l.startsWith('notice: '))).toHaveLength(2)
 
     // Once register has built it, the next run finds it, and builds what is built on it.
-    team.images.add(`u:${nodes[0]?.tagged.tag}`)
+    team.images.set(`u:${nodes[0]?.tagged.tag}`, FOUND)
     const second = await runGraph(nodes, env([team], new FakeBuilder([team])))
     expect(second.map((o) => [o.name, o.state])).toEqual([
       ['u', 'reused'],

@@ -9,6 +9,8 @@ import { afterAll, afterEach, describe, expect, test } from '@jest/globals'
 import { buildxArgs, type BuildPlan } from '../../src/docker/buildx-args.js'
 import {
   assertBuilderSupports,
+  BuildFailedError,
+  classifyBuildFailure,
   detectDocker,
   ensureBuildx,
   inspectBuilder,
@@ -16,11 +18,13 @@ import {
   prepareBuilder,
   runBuild,
   summariseBuildFailure,
+  timestampRewrite,
   unsupportedByBuilder,
   versionAtLeast,
   type BuilderInfo,
 } from '../../src/docker/buildx.js'
 import { CommandNotFoundError } from '../../src/exec.js'
+import { MemoryLogger } from '../../src/log.js'
 import { installBuildx, type InstallBuildxOptions } from '../../src/docker/install-buildx.js'
 import { failed, fakeExec, isCall, ok, type ExecCall } from '../support/fake-exec.js'
 import { FileServer } from '../support/file-server.js'
@@ -62,13 +66,39 @@ Endpoint:  unix:///var/run/docker.sock
 Driver:    irrelevant-node-line
 Status:    running
 `
+/** As this project's e2e engine (Debian's docker.io 26.1) prints it. */
+const INSPECT_DEBIAN = `Name:          default
+Driver:        docker
+Last Activity: 2026-12-08 00:37:38 +0000 UTC
+
+Nodes:
+Name:             default
+Endpoint:         default
+Status:           running
+BuildKit version: v0.0.0+unknown
+Platforms:        linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4
+`
+/** buildx before 0.12 wrote the node's BuildKit as `Buildkit:`. */
+const INSPECT_OLD_BUILDKIT = `Name:   old
+Driver: docker-container
+
+Nodes:
+Name:      old0
+Endpoint:  unix:///var/run/docker.sock
+Status:    running
+Buildkit:  v0.11.6
+Platforms: linux/amd64
+`
 const CLASSIC_STORE = '[["Backing Filesystem","extfs"],["Supports d_type","true"]]'
 const CONTAINERD_STORE = '[["driver-type","io.containerd.snapshotter.v1"]]'
 
 /** A docker CLI stand-in: answers version/buildx/info from a table, records everything. */
 function fakeDocker(
   overrides: Partial<
-    Record<'version' | 'buildx' | 'inspect' | 'info' | 'build', (c: ExecCall) => ReturnType<typeof ok>>
+    Record<
+      'version' | 'buildx' | 'inspect' | 'info' | 'build' | 'pull',
+      (c: ExecCall) => ReturnType<typeof ok>
+    >
   > = {},
 ) {
   return fakeExec((call) => {
@@ -79,6 +109,7 @@ function fakeDocker(
     if (isCall(call, 'docker', 'buildx', 'inspect')) return overrides.inspect?.(call) ?? ok(INSPECT_DOCKER)
     if (isCall(call, 'docker', 'info')) return overrides.info?.(call) ?? ok(CLASSIC_STORE)
     if (isCall(call, 'docker', 'buildx', 'build')) return overrides.build?.(call) ?? ok('')
+    if (isCall(call, 'docker', 'pull')) return overrides.pull?.(call) ?? ok(`${call.args.at(-1)}\n`)
     return failed(`unexpected command ${call.args.join(' ')}`)
   })
 }
@@ -232,19 +263,25 @@ describe('inspectBuilder', () => {
       'docker driver, classic store',
       INSPECT_DOCKER,
       CLASSIC_STORE,
-      { name: 'default', driver: 'docker', containerdImageStore: false },
+      { name: 'default', driver: 'docker', containerdImageStore: false, buildkitVersion: '0.13.2' },
     ],
     [
       'docker driver, containerd store',
       INSPECT_DOCKER,
       CONTAINERD_STORE,
-      { name: 'default', driver: 'docker', containerdImageStore: true },
+      { name: 'default', driver: 'docker', containerdImageStore: true, buildkitVersion: '0.13.2' },
     ],
     [
       'docker driver, info unreadable',
       INSPECT_DOCKER,
       'null',
-      { name: 'default', driver: 'docker', containerdImageStore: false },
+      { name: 'default', driver: 'docker', containerdImageStore: false, buildkitVersion: '0.13.2' },
+    ],
+    [
+      "Debian's engine, whose BuildKit has no version",
+      INSPECT_DEBIAN,
+      CONTAINERD_STORE,
+      { name: 'default', driver: 'docker', containerdImageStore: true },
     ],
   ])('%s', async (_name, inspect, info, expected) => {
     const exec = fakeDocker({ inspect: () => ok(inspect), info: () => ok(info) })
@@ -256,6 +293,7 @@ describe('inspectBuilder', () => {
     await expect(inspectBuilder({ configDir: '/c', exec })).resolves.toEqual({
       name: 'default',
       driver: 'docker',
+      buildkitVersion: '0.13.2',
     })
   })
 
@@ -277,6 +315,14 @@ describe('inspectBuilder', () => {
 
   test('parseInspect takes the builder fields, not the node fields', () => {
     expect(parseInspect(INSPECT_CONTAINER)).toEqual({ name: 'ci-builder', driver: 'docker-container' })
+  })
+
+  test("parseInspect reads the BuildKit release in both buildx's formats", () => {
+    expect(parseInspect(INSPECT_OLD_BUILDKIT)).toEqual({
+      name: 'old',
+      driver: 'docker-container',
+      buildkitVersion: '0.11.6',
+    })
   })
 })
 
@@ -367,6 +413,7 @@ describe('builder capability checks', () => {
     ).resolves.toEqual({
       name: 'ci-builder',
       driver: 'docker-container',
+      rewriteTimestamp: true,
     })
     expect(exec.calls.find((c) => isCall(c, 'docker', 'buildx', 'inspect'))?.args).toEqual([
       'buildx',
@@ -469,6 +516,88 @@ echo "#1 DONE" >&2
   })
 })
 
+describe('runBuild and reproducible pushes', () => {
+  const containerd: BuilderInfo = {
+    name: 'default',
+    driver: 'docker',
+    containerdImageStore: true,
+    rewriteTimestamp: true,
+  }
+  const pushed = (metadataFile: string) => () => {
+    writeFileSync(metadataFile, JSON.stringify({ 'containerimage.digest': DIGEST }))
+    return ok('')
+  }
+
+  test("SOURCE_DATE_EPOCH goes into buildx's environment too", async () => {
+    const metadataFile = join(await dirs.make(), 'metadata.json')
+    const exec = fakeDocker({ build: pushed(metadataFile) })
+    await runBuild({ configDir: '/job/docker', exec }, plan({ metadataFile, sourceDateEpoch: 1700000000 }))
+    expect(exec.calls[0]?.options.env).toEqual({
+      DOCKER_CONFIG: '/job/docker',
+      SOURCE_DATE_EPOCH: '1700000000',
+    })
+  })
+
+  test('a rewritten push on the engine’s containerd store is pulled back, so the engine still has the image', async () => {
+    const metadataFile = join(await dirs.make(), 'metadata.json')
+    const exec = fakeDocker({ build: pushed(metadataFile) })
+    const buildPlan = plan({ metadataFile, sourceDateEpoch: 1, rewriteTimestamp: true })
+    await expect(
+      runBuild({ configDir: '/job/docker', exec }, buildPlan, { builder: containerd }),
+    ).resolves.toMatchObject({ digest: DIGEST })
+    expect(exec.calls.map((c) => c.args.slice(0, 2).join(' '))).toEqual(['buildx build', 'pull --quiet'])
+    expect(exec.calls[1]?.args).toEqual(['pull', '--quiet', '127.0.0.1:5000/app:t1'])
+    expect(exec.calls[1]?.options.env).toEqual({ DOCKER_CONFIG: '/job/docker' })
+  })
+
+  test.each<[string, Partial<BuildPlan>, BuilderInfo | undefined]>([
+    ['a plain push', { sourceDateEpoch: 1 }, containerd],
+    ['a docker-container builder', { rewriteTimestamp: true }, { name: 'ci', driver: 'docker-container' }],
+    ['no builder described', { rewriteTimestamp: true }, undefined],
+  ])('nothing is pulled after %s', async (_name, overrides, builder) => {
+    const metadataFile = join(await dirs.make(), 'metadata.json')
+    const exec = fakeDocker({ build: pushed(metadataFile) })
+    await runBuild(
+      { configDir: '/c', exec },
+      plan({ metadataFile, ...overrides }),
+      builder ? { builder } : {},
+    )
+    expect(exec.calls.map((c) => c.args[0])).toEqual(['buildx'])
+  })
+
+  test('a failed pull-back only warns: the image is in the registry', async () => {
+    const metadataFile = join(await dirs.make(), 'metadata.json')
+    const logger = new MemoryLogger()
+    const exec = fakeDocker({
+      build: pushed(metadataFile),
+      pull: () => failed('Error response from daemon: no space left on device\n'),
+    })
+    const result = await runBuild(
+      { configDir: '/c', exec, logger },
+      plan({ metadataFile, rewriteTimestamp: true }),
+      { builder: containerd },
+    )
+    expect(result.digest).toBe(DIGEST)
+    expect(logger.lines.filter((l) => l.startsWith('warning:'))).toEqual([
+      'warning: 127.0.0.1:5000/app:t1 is pushed, but could not be pulled back into the local Docker engine (Error response from daemon: no space left on device): later steps of this job that run it pull it themselves.',
+    ])
+  })
+
+  test('a failed build is a BuildFailedError that says whether to try again', async () => {
+    const line = BUILDX_ERRORS[0]?.[1] as string
+    const exec = fakeDocker({ build: () => failed(`#9 pushing layers\n${line}\n`) })
+    const err = await rejectionOf(
+      runBuild({ configDir: '/c', exec }, plan({ metadataFile: join(await dirs.make(), 'm.json') })),
+    )
+    expect(err).toBeInstanceOf(BuildFailedError)
+    expect(err).toMatchObject({
+      kind: 'transient',
+      reason: line,
+      message: `docker buildx build failed: ${line}`,
+    })
+  })
+})
+
 const FAILED_BUILD = `#0 building with "default" instance using docker driver
 
 #1 [internal] load build definition from Dockerfile
@@ -520,4 +649,155 @@ test.each([
   ['0.13.1+ds1', '0.10.0', true],
 ])('versionAtLeast(%s, %s) = %s', (version, minimum, expected) => {
   expect(versionAtLeast(version, minimum)).toBe(expected)
+})
+
+describe('rewriting layer timestamps', () => {
+  const containerd: BuilderInfo = { name: 'default', driver: 'docker', containerdImageStore: true }
+  const recent = { engine: '26.1.5', buildx: '0.29.1' }
+
+  test.each<[string, BuilderInfo, { engine: string; buildx: string }, ReturnType<typeof timestampRewrite>]>([
+    ['docker driver, containerd store, Docker 26.1', containerd, recent, { ok: true }],
+    ["Debian's 26.1.5+dfsg1 engine", containerd, { engine: '26.1.5+dfsg1', buildx: '0.29.1' }, { ok: true }],
+    [
+      'docker driver, classic store',
+      { ...containerd, containerdImageStore: false },
+      recent,
+      { ok: false, reason: 'the docker driver supports it only with the containerd image store' },
+    ],
+    [
+      'docker driver, store unknown',
+      { name: 'default', driver: 'docker' },
+      recent,
+      {
+        ok: false,
+        reason:
+          'it could not be told whether the engine uses the containerd image store, which the docker driver needs for it',
+      },
+    ],
+    [
+      'docker driver, Docker 25 (BuildKit 0.12)',
+      containerd,
+      { engine: '25.0.5', buildx: '0.29.1' },
+      { ok: false, reason: 'Docker 25.0.5 embeds a BuildKit older than 0.13 (Docker 26 has 0.13)' },
+    ],
+    [
+      'buildx 0.12',
+      { name: 'ci', driver: 'docker-container', buildkitVersion: '0.16.0' },
+      { engine: '26.1.5', buildx: '0.12.1' },
+      { ok: false, reason: 'Buildx v0.12.1 is older than 0.13' },
+    ],
+    [
+      'docker-container, BuildKit 0.12.5',
+      { name: 'ci', driver: 'docker-container', buildkitVersion: '0.12.5' },
+      recent,
+      { ok: false, reason: 'its BuildKit is v0.12.5, older than 0.13' },
+    ],
+    [
+      'docker-container, BuildKit 0.13.0',
+      { name: 'ci', driver: 'docker-container', buildkitVersion: '0.13.0' },
+      recent,
+      { ok: true },
+    ],
+    ['docker-container, BuildKit unknown', { name: 'ci', driver: 'docker-container' }, recent, { ok: true }],
+  ])('%s', (_name, builder, versions, expected) => {
+    expect(timestampRewrite(builder, versions)).toEqual(expected)
+  })
+
+  test('prepareBuilder says the builder can, with no warning', async () => {
+    const logger = new MemoryLogger()
+    const exec = fakeDocker({ info: () => ok(CONTAINERD_STORE), inspect: () => ok(INSPECT_DEBIAN) })
+    const info = await prepareBuilder(
+      { configDir: '/c', exec, logger },
+      { plan: plan({ sourceDateEpoch: 1 }) },
+    )
+    expect(info).toEqual({
+      name: 'default',
+      driver: 'docker',
+      containerdImageStore: true,
+      rewriteTimestamp: true,
+    })
+    expect(logger.lines.filter((l) => l.startsWith('warning:'))).toEqual([])
+  })
+
+  test('a builder that cannot: one warning, and the build goes on', async () => {
+    const logger = new MemoryLogger()
+    const exec = fakeDocker() // docker driver on the classic store
+    const info = await prepareBuilder(
+      { configDir: '/c', exec, logger },
+      { plan: plan({ sourceDateEpoch: 1 }) },
+    )
+    expect(info.rewriteTimestamp).toBe(false)
+    expect(logger.lines.filter((l) => l.startsWith('warning:'))).toEqual([
+      "warning: The Docker Buildx builder 'default' (driver: docker) cannot rewrite the file times in image layers (BuildKit's rewrite-timestamp): " +
+        'the docker driver supports it only with the containerd image store. Images are pushed without it, so two builds of the same spec can ' +
+        'push different digests (the digest output is still the one the tag points at). For reproducible images use Docker 26 or newer with ' +
+        "the containerd image store, or a builder with BuildKit 0.13 or newer through the 'builder' input.",
+    ])
+  })
+
+  test.each<[string, Partial<BuildPlan>]>([
+    ['a load', { output: 'load', sourceDateEpoch: 1 }],
+    ['a push without an epoch', {}],
+  ])('no warning for %s, where nothing would be rewritten', async (_name, overrides) => {
+    const logger = new MemoryLogger()
+    await prepareBuilder({ configDir: '/c', exec: fakeDocker(), logger }, { plan: plan(overrides) })
+    expect(logger.lines.filter((l) => l.startsWith('warning:'))).toEqual([])
+  })
+})
+
+/**
+ * Real buildx 0.29 error lines. Those with 127.0.0.1 came from this project's e2e engine, pushing through a
+ * loopback proxy that answered the registry's requests with the failure; the others are buildx's wording as users
+ * have reported it against Docker Hub, GHCR and ECR.
+ */
+// prettier-ignore
+const BUILDX_ERRORS: [string, string, 'transient' | 'rewrite-unsupported' | 'fatal'][] = [
+  ['503 on the manifest', 'ERROR: failed to build: failed to solve: failed to push 127.0.0.1:5901/errs/manifest503:t: failed commit on ref "manifest-sha256:9990d81bb92aed3d147827dbad9170dbc4c0bf2b4463e38e6e6b7dce4e6542a7": unexpected status from PUT request to http://127.0.0.1:5901/v2/errs/manifest503/manifests/t: 503 Service Unavailable', 'transient'],
+  ['429 on the manifest', 'ERROR: failed to build: failed to solve: failed to push 127.0.0.1:5902/errs/manifest429:t: failed commit on ref "manifest-sha256:9990d81bb92aed3d147827dbad9170dbc4c0bf2b4463e38e6e6b7dce4e6542a7": unexpected status from PUT request to http://127.0.0.1:5902/v2/errs/manifest429/manifests/t: 429 Too Many Requests', 'transient'],
+  ['502 on the manifest', 'ERROR: failed to build: failed to solve: failed to push 127.0.0.1:5903/errs/manifest502:t: failed commit on ref "manifest-sha256:9990d81bb92aed3d147827dbad9170dbc4c0bf2b4463e38e6e6b7dce4e6542a7": unexpected status from PUT request to http://127.0.0.1:5903/v2/errs/manifest502/manifests/t: 502 Bad Gateway', 'transient'],
+  ['connection reset during a blob upload', 'ERROR: failed to build: failed to solve: failed to push 127.0.0.1:5904/errs/blobreset:t: failed commit on ref "config-sha256:75f022c64c4fa3263958192c9b9a5ab1306626ce929af9e72ee00caa9995ff67": failed to do request: Put "http://127.0.0.1:5904/v2/errs/blobreset/blobs/uploads/17bdd765-d136-4513-832a-9da44fe165bc?_state=p0YGTgYKa_x5&digest=sha256%3A75f022c64c4fa3263958192c9b9a5ab1306626ce929af9e72ee00caa9995ff67": read tcp 127.0.0.1:40476->127.0.0.1:5904: read: connection reset by peer', 'transient'],
+  ['connection dropped during a blob upload', 'ERROR: failed to build: failed to solve: failed to push 127.0.0.1:5905/errs/blobeof:t: failed commit on ref "config-sha256:75f022c64c4fa3263958192c9b9a5ab1306626ce929af9e72ee00caa9995ff67": failed to do request: Put "http://127.0.0.1:5905/v2/errs/blobeof/blobs/uploads/033ca91b-f58f-450d-81ad-d0730ec8746d?_state=u3Gemjhw&digest=sha256%3A75f022c64c4fa3263958192c9b9a5ab1306626ce929af9e72ee00caa9995ff67": readfrom tcp 127.0.0.1:46340->127.0.0.1:5905: write tcp 127.0.0.1:46340->127.0.0.1:5905: use of closed network connection', 'transient'],
+  ['EOF on the manifest', 'ERROR: failed to build: failed to solve: failed to push 127.0.0.1:5909/errs/manifesteof:t: failed commit on ref "manifest-sha256:9990d81bb92aed3d147827dbad9170dbc4c0bf2b4463e38e6e6b7dce4e6542a7": failed to do request: Put "https://127.0.0.1:5909/v2/errs/manifesteof/manifests/t": EOF', 'transient'],
+  ['an i/o timeout fetching a token', 'ERROR: failed to solve: DeadlineExceeded: failed to fetch anonymous token: Get "https://auth.docker.io/token?scope=repository%3Alibrary%2Fpython%3Apull&service=registry.docker.io": dial tcp 3.94.224.37:443: i/o timeout', 'transient'],
+  ['a TLS handshake timeout', 'ERROR: failed to solve: python:3.11-slim: failed to resolve source metadata for docker.io/library/python:3.11-slim: failed to do request: Head "https://registry-1.docker.io/v2/library/python/manifests/3.11-slim": net/http: TLS handshake timeout', 'transient'],
+  ['a 500 from GHCR', 'ERROR: failed to solve: failed to push ghcr.io/example-org/app:k3p0TbQ7vHlFQnWW1pyZqA: unexpected status from PUT request to https://ghcr.io/v2/example-org/app/manifests/k3p0TbQ7vHlFQnWW1pyZqA: 500 Internal Server Error', 'transient'],
+  ['two builds registering one image in the engine at once', 'ERROR: failed to build: failed to solve: image "127.0.0.1:5000/e2e/app:k3p0TbQ7vHlFQnWW1pyZqA": already exists', 'transient'],
+  ['the engine refusing rewrite-timestamp', 'ERROR: failed to build: failed to solve: exporter option "rewrite-timestamp" conflicts with "unpack"', 'rewrite-unsupported'],
+  ['a failed RUN step', 'ERROR: failed to solve: process "/bin/sh -c pip install nosuchpkg" did not complete successfully: exit code: 1', 'fatal'],
+  ['a failed RUN step whose command mentions a timeout', 'ERROR: failed to solve: process "/bin/sh -c pip install --timeout 60 requests" did not complete successfully: exit code: 1', 'fatal'],
+  ['401 on a blob (no login)', 'ERROR: failed to build: failed to solve: failed to push 127.0.0.1:5001/errs/x:t: unexpected status from HEAD request to http://127.0.0.1:5001/v2/errs/x/blobs/sha256:c3e4a36484924a89a0c251cfdd6d5915a487230694df527f176c3dbfbd1b70d8: 401 Unauthorized', 'fatal'],
+  ['403 on the manifest', 'ERROR: failed to build: failed to solve: failed to push 127.0.0.1:5907/errs/manifestdenied:t: failed commit on ref "manifest-sha256:9990d81bb92aed3d147827dbad9170dbc4c0bf2b4463e38e6e6b7dce4e6542a7": unexpected status from PUT request to http://127.0.0.1:5907/v2/errs/manifestdenied/manifests/t: 403 Forbidden', 'fatal'],
+  ['Docker Hub denying the push', 'ERROR: failed to solve: failed to push docker.io/someone/app:t: push access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed', 'fatal'],
+  ['a 401 for the token, in a 5xx-looking URL', 'ERROR: failed to solve: failed to fetch oauth token: unexpected status from GET request to https://ghcr.io/token?scope=repository%3Aorg%2Fapp503%3Apull&service=ghcr.io: 401 Unauthorized', 'fatal'],
+  ['a missing base image', 'ERROR: failed to build: failed to solve: 127.0.0.1:5000/nope/python:3.99: failed to resolve source metadata for 127.0.0.1:5000/nope/python:3.99: 127.0.0.1:5000/nope/python:3.99: not found', 'fatal'],
+  ['an IMMUTABLE ECR tag', "ERROR: failed to solve: failed to push 123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:t: tag invalid: The image tag 't' already exists in the 'team/app' repository and cannot be overwritten because the repository is immutable.", 'fatal'],
+  ['a driver limit', 'ERROR: Cache export is not supported for the docker driver.', 'fatal'],
+  ['no error line at all', "unknown flag: --sbom\nSee 'docker buildx build --help'.", 'fatal'],
+]
+
+describe('classifyBuildFailure', () => {
+  test.each(BUILDX_ERRORS)('%s', (_name, line, kind) => {
+    expect(
+      classifyBuildFailure(`#0 building with "default" instance using docker driver\n\n${line}\n`).kind,
+    ).toBe(kind)
+  })
+
+  test("a RUN step's log that mentions timeouts and resets is the build's, not the registry's", () => {
+    const result = classifyBuildFailure(
+      FAILED_BUILD.replace(
+        '1.020 ERROR: Could not find',
+        '1.020 WARNING: Retrying after connection broken by \'ReadTimeoutError("HTTPSConnectionPool: Read timed out.")\': connection reset by peer\n1.020 ERROR: Could not find',
+      ),
+    )
+    expect(result).toEqual({
+      kind: 'fatal',
+      reason:
+        'ERROR: failed to solve: process "/bin/sh -c pip install nosuchpkg" did not complete successfully: exit code: 1',
+    })
+  })
+
+  test('the reason is the line that decided', () => {
+    const line = BUILDX_ERRORS[0]?.[1] as string
+    expect(classifyBuildFailure(`#7 pushing layers\n${line}\n`)).toEqual({ kind: 'transient', reason: line })
+  })
 })

@@ -268,7 +268,7 @@ describe('writeBuildContext with a pyproject.toml as requirements', () => {
   const BIND = (f: string): string => `--mount=type=bind,target=${f},src=${f}`
   const UV_RUN = `\nRUN ${UV_MOUNTS} ${BIND('requirements_uv.txt')} ${BIND('pyproject.toml')} uv pip install --requirement requirements_uv.txt --requirement pyproject.toml\n`
   const PIP_RUN =
-    '\nRUN --mount=type=cache,sharing=locked,mode=0777,target=/root/.cache/pip,id=pip --mount=type=bind,target=requirements_uv.txt,src=requirements_uv.txt python3 -m venv --system-site-packages --without-pip /root/.venv && /root/.venv/bin/python -m pip install --disable-pip-version-check --requirement requirements_uv.txt && chown -R flytekit /root/.venv\n'
+    '\nRUN --mount=type=cache,sharing=locked,mode=0777,target=/root/.cache/pip,id=pip --mount=type=bind,target=requirements_uv.txt,src=requirements_uv.txt python3 -m venv --system-site-packages --without-pip /root/.venv && SOURCE_DATE_EPOCH=0 /root/.venv/bin/python -m pip install --disable-pip-version-check --requirement requirements_uv.txt && chown -R flytekit /root/.venv\n'
 
   test.each<
     [string, ContextOptions['installer'], string, Partial<ImageSpec>, Record<string, string>, string]
@@ -442,7 +442,7 @@ describe('the requirements_pyproject_toml tag vector', () => {
     expect(tree(out)).toEqual(['Dockerfile', 'requirements_uv.txt'])
     expect(read('requirements_uv.txt')).toBe('six\nflytekit==1.16.24')
     expect(read('Dockerfile')).toContain(
-      ' /root/.venv/bin/python -m pip install --disable-pip-version-check --requirement requirements_uv.txt && ',
+      ' SOURCE_DATE_EPOCH=0 /root/.venv/bin/python -m pip install --disable-pip-version-check --requirement requirements_uv.txt && ',
     )
   })
 })

@@ -407,7 +407,7 @@ const uvCases: Case[] = [
 
 const PIP_INSTALL = (args: string, mounts = BIND_REQUIREMENTS, python = 'python3'): string[] => [
   'WORKDIR /root',
-  `RUN ${PIP_CACHE} ${mounts} ${python} -m venv --system-site-packages --without-pip /root/.venv && /root/.venv/bin/python -m pip install --disable-pip-version-check ${args} && chown -R flytekit /root/.venv`,
+  `RUN ${PIP_CACHE} ${mounts} ${python} -m venv --system-site-packages --without-pip /root/.venv && SOURCE_DATE_EPOCH=0 /root/.venv/bin/python -m pip install --disable-pip-version-check ${args} && chown -R flytekit /root/.venv`,
   'WORKDIR /',
 ]
 
@@ -547,9 +547,10 @@ describe('generateDockerfile refuses', () => {
     ['a copy path with a newline', spec({ copy: ['a\nRUN id'] }), {}, 'copy[0]', /U\+000A/],
     [
       'a bad env name',
-      spec({ env: env([['A-B', 'x']]) }),
+      // Docker keeps names such as A-B or 10; a space is what it cannot hold.
+      spec({ env: env([['A B', 'x']]) }),
       {},
-      'env.A-B',
+      'env.A B',
       /not a valid environment variable name/,
     ],
     [
@@ -651,9 +652,9 @@ describe('generateDockerfile refuses', () => {
 
   test('all problems at once', () => {
     const issues = issuesOf(
-      spec({ cuda: '12', copy: ['/a', 'b/../..'], env: env([['1X', 'y']]), apt_packages: ['a\n'] }),
+      spec({ cuda: '12', copy: ['/a', 'b/../..'], env: env([['1 X', 'y']]), apt_packages: ['a\n'] }),
     )
-    expect(issues.map((i) => i.path)).toEqual(['cuda', 'apt_packages[0]', 'env.1X', 'copy[0]', 'copy[1]'])
+    expect(issues.map((i) => i.path)).toEqual(['cuda', 'apt_packages[0]', 'env.1 X', 'copy[0]', 'copy[1]'])
   })
 
   test('a value shown in a message or path cannot break the log line', () => {

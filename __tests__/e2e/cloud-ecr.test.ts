@@ -168,6 +168,8 @@ describe('ECR through an assumed role', () => {
       ['DescribeRepositories', 'RepositoryNotFoundException'],
       ['CreateRepository', 'ok'],
       ['GetAuthorizationToken', 'ok'],
+      // After the push: the digest the tag points at, read back.
+      ['BatchGetImage', 'ok'],
     ])
     expect(ecr.calls[0]?.input).toMatchObject({
       registryId: '123456789012',
@@ -263,6 +265,7 @@ describe('ECR with a repository that already exists', () => {
       ['BatchGetImage', 200],
       ['DescribeRepositories', 200],
       ['GetAuthorizationToken', 200],
+      ['BatchGetImage', 200],
     ])
     expect(manifestDigest(image, registryAuth)).toBe(step.outputs.digest)
   }, 240_000)

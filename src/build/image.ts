@@ -2,10 +2,18 @@ import { mkdir, mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
 import type { RegistryConnection } from '../connections/index.js'
 import type { BuildPlan, BuildSecret } from '../docker/buildx-args.js'
-import { prepareBuilder, runBuild, type DockerContext } from '../docker/buildx.js'
+import {
+  BuildFailedError,
+  prepareBuilder,
+  runBuild,
+  type BuilderInfo,
+  type BuildResult,
+  type DockerContext,
+} from '../docker/buildx.js'
 import { writeBuildContext, type BuildContext } from '../dockerfile/context.js'
 import type { Installer } from '../dockerfile/install.js'
 import { ActionError, errorMessage } from '../errors.js'
+import { createdLabel } from '../github.js'
 import type { Logger } from '../log.js'
 import type { ImageResult } from './outcome.js'
 import type { ImageJob } from '../plan/graph.js'
@@ -26,6 +34,12 @@ export interface BuildSettings {
   /** Everything of the buildx plan that does not depend on the image. */
   plan: Omit<BuildPlan, 'context' | 'dockerfile' | 'tags' | 'platforms' | 'output' | 'metadataFile'>
   buildxVersion: string
+  /**
+   * SOURCE_DATE_EPOCH for every image of the step (the user's, else the commit's time): the `created` label, the
+   * image config's times and, where the builder can, the layers' file times, so that the same inputs make the
+   * same image. Without it, images carry the time they were built.
+   */
+  sourceDateEpoch?: () => Promise<number>
 }
 
 export interface JobEnv {
@@ -37,6 +51,8 @@ export interface JobEnv {
   logger: Logger
   /** The docker steps; the real buildx ones unless a test passes its own. */
   builder?: Builder
+  /** Waits before a build is tried again; a test passes one that records instead of waiting. */
+  sleep?: (ms: number) => Promise<void>
 }
 
 /** The two docker steps of a build: check the builder against the plan, then run the build. */
@@ -100,6 +116,9 @@ function secretsFor(context: BuildContext, settings: BuildSettings): BuildSecret
   return [...(settings.plan.secrets ?? []), ...context.secrets]
 }
 
+/** How long a build that failed on a transient error waits before its one retry. */
+export const RETRY_DELAY_MS = 5000
+
 async function buildAndPush(
   job: ImageJob,
   settings: BuildSettings,
@@ -113,8 +132,14 @@ async function buildAndPush(
       `Cannot push ${job.tagged.image}: the spec has no registry. Set 'registry' (in the spec or as an input), or push: false to build it locally.`,
     )
   }
+  const epoch = settings.sourceDateEpoch ? await settings.sourceDateEpoch() : undefined
   const plan: BuildPlan = {
     ...settings.plan,
+    // A `created` label of the user's own (the labels input) wins over the commit time.
+    ...(epoch !== undefined && {
+      labels: { ...createdLabel(epoch), ...settings.plan.labels },
+      sourceDateEpoch: epoch,
+    }),
     context: context.contextDir,
     dockerfile: context.dockerfile,
     tags: [job.tagged.image],
@@ -127,23 +152,114 @@ async function buildAndPush(
     secrets: secretsFor(context, settings),
   }
   const docker = await env.docker()
-  await builder.prepare(docker, { plan, installVersion: settings.buildxVersion })
+  const info = await builder.prepare(docker, { plan, installVersion: settings.buildxVersion })
+  const built: BuildPlan = {
+    ...plan,
+    ...(epoch !== undefined && info.rewriteTimestamp === true && { rewriteTimestamp: true }),
+  }
   const connection = settings.push ? env.connection : undefined
   const started = Date.now()
   if (connection) await connection.prepareRepository(job.spec.name)
   if (connection?.shortLivedCredentials) {
     // A token minted before a long build can expire before its push: build first, then log in with a token
     // refreshed at that moment, and push from the cache (the second run rebuilds nothing).
-    await logger.group(`Build ${job.tagged.image}`, () => builder.run(docker, { ...plan, output: 'cache' }))
+    await logger.group(`Build ${job.tagged.image}`, () =>
+      runWithRetry(builder, docker, { ...built, output: 'cache' }, info, env),
+    )
   }
   if (connection) await connection.loginForPush(docker.configDir)
   const title = connection?.shortLivedCredentials ? `Push ${job.tagged.image}` : `Build ${job.tagged.image}`
-  const result = await logger.group(title, () => builder.run(docker, plan))
+  const result = await logger.group(title, () => runWithRetry(builder, docker, built, info, env))
+  const digest = connection
+    ? await digestAfterPush(job, result.digest ?? '', connection, logger)
+    : (result.digest ?? '')
   return {
-    digest: result.digest ?? '',
+    digest,
     seconds: (Date.now() - started) / 1000,
     dockerfile: context.dockerfile,
   }
+}
+
+/**
+ * Runs the build, and once more when buildx failed on a transient error (a reset connection, EOF, a timeout, 5xx or
+ * 429 from the registry): the layers come from the build cache, so the second attempt is the push alone. A failed
+ * RUN step or refused credentials are not tried again. A builder that refuses `rewrite-timestamp` gets the build
+ * again without it, with a warning, rather than failing the image.
+ */
+async function runWithRetry(
+  builder: Builder,
+  docker: DockerContext,
+  plan: BuildPlan,
+  info: BuilderInfo,
+  env: JobEnv,
+): Promise<BuildResult> {
+  const image = plan.tags[0] ?? ''
+  let current = plan
+  let retried: BuildFailedError | undefined
+  for (;;) {
+    try {
+      return await builder.run(docker, current, { builder: info })
+    } catch (err) {
+      if (!(err instanceof BuildFailedError)) throw err
+      if (err.kind === 'rewrite-unsupported' && current.rewriteTimestamp) {
+        env.logger.warning(
+          `The builder refused to rewrite layer timestamps for ${image} (${err.reason}); building it again without rewrite-timestamp, so two builds of this spec can push different digests.`,
+        )
+        current = { ...current, rewriteTimestamp: false }
+        continue
+      }
+      if (err.kind !== 'transient') throw err
+      if (retried) {
+        throw new ActionError(
+          `${err.message}\nThis was the second attempt: the first failed on a transient error too (${retried.reason}). Re-run the job once the registry answers again.`,
+        )
+      }
+      retried = err
+      env.logger.warning(
+        `The build of ${image} failed on a transient error; trying once more in ${RETRY_DELAY_MS / 1000} s, from the build cache: ${err.reason}`,
+      )
+      await (env.sleep ?? sleep)(RETRY_DELAY_MS)
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * The digest the tag points at once the push is done, read back from the registry: the `digest` output must name
+ * what the tag holds, and another run pushing the same tag at the same moment may have won. buildx's own digest
+ * stands when the registry cannot say.
+ */
+async function digestAfterPush(
+  job: ImageJob,
+  pushed: string,
+  connection: RegistryConnection,
+  logger: Logger,
+): Promise<string> {
+  const image = job.tagged.image
+  let found: Awaited<ReturnType<RegistryConnection['check']>>
+  try {
+    found = await connection.check(job.spec.name, job.tagged.tag)
+  } catch (err) {
+    logger.warning(
+      `Could not read back the digest of ${image} after its push (${errorMessage(err)}); the digest output is the one buildx recorded, ${pushed}.`,
+    )
+    return pushed
+  }
+  if (!found.exists) {
+    logger.warning(
+      `${image} was pushed, but the registry does not list the tag right after the push; the digest output is the one buildx recorded, ${pushed}.`,
+    )
+    return pushed
+  }
+  if (found.digest !== pushed) {
+    logger.warning(
+      `${image} points at ${found.digest} in the registry, not at ${pushed} that this build pushed: another run pushed the same tag at about the same time (builds of one spec differ when their commits' times or their builders differ). The digest output is the registry's, ${found.digest}.`,
+    )
+  }
+  return found.digest
 }
 
 export async function buildImage(job: ImageJob, settings: BuildSettings, env: JobEnv): Promise<ImageResult> {

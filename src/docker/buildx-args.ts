@@ -43,11 +43,28 @@ export interface BuildPlan {
   noCache?: boolean
   /** Always pull the base image instead of using a local copy. */
   pull?: boolean
+  /**
+   * SOURCE_DATE_EPOCH, in seconds: the time written into the image config and history instead of the clock (the
+   * build arg BuildKit's Dockerfile frontend reads; runBuild also puts it in buildx's environment).
+   */
+  sourceDateEpoch?: number
+  /**
+   * Also clamp the file times inside the pushed layers to sourceDateEpoch (BuildKit >= 0.13 `rewrite-timestamp`),
+   * so that building the same inputs again pushes the same digest. Only a push exports with it.
+   */
+  rewriteTimestamp?: boolean
 }
 
-function outputArgs(output: BuildOutput): string[] {
-  if (output === 'push') return ['--push']
-  if (output === 'load') return ['--load']
+/**
+ * The image exporter with `rewrite-timestamp=true`. `store=false`: with the docker driver on the containerd image
+ * store the engine always unpacks what it stores, which BuildKit refuses together with rewritten layers
+ * ("exporter option "rewrite-timestamp" conflicts with "unpack""); a push needs no local copy.
+ */
+export const REPRODUCIBLE_PUSH = 'type=image,push=true,rewrite-timestamp=true,store=false'
+
+function outputArgs(plan: BuildPlan): string[] {
+  if (plan.output === 'push') return plan.rewriteTimestamp ? ['--output', REPRODUCIBLE_PUSH] : ['--push']
+  if (plan.output === 'load') return ['--load']
   return ['--output', 'type=cacheonly']
 }
 
@@ -61,13 +78,18 @@ export function buildxArgs(plan: BuildPlan): string[] {
     ...optional('--file', plan.dockerfile),
     ...plan.tags.flatMap((t) => ['--tag', t]),
     ...(plan.platforms && plan.platforms.length > 0 ? ['--platform', plan.platforms.join(',')] : []),
-    ...outputArgs(plan.output),
+    ...outputArgs(plan),
     '--metadata-file',
     plan.metadataFile,
     `--provenance=${attestationValue(plan.provenance) ?? 'false'}`,
     ...(attestationValue(plan.sbom) !== undefined ? [`--sbom=${attestationValue(plan.sbom)}`] : []),
     ...entries(plan.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-    ...entries(plan.buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+    ...entries(plan.buildArgs)
+      .filter(([k]) => k !== 'SOURCE_DATE_EPOCH' || plan.sourceDateEpoch === undefined)
+      .flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+    ...(plan.sourceDateEpoch !== undefined
+      ? ['--build-arg', `SOURCE_DATE_EPOCH=${plan.sourceDateEpoch}`]
+      : []),
     ...(plan.secrets ?? []).flatMap((s) => ['--secret', secretValue(s)]),
     ...(plan.cacheFrom ?? []).flatMap((c) => ['--cache-from', c]),
     ...(plan.cacheTo ?? []).flatMap((c) => ['--cache-to', c]),

@@ -132,6 +132,10 @@ export interface BuilderInfo {
   driver: string
   /** Whether the Docker engine stores images in containerd; only known (and only matters) for the docker driver. */
   containerdImageStore?: boolean
+  /** The builder's BuildKit release, when `docker buildx inspect` names one (Debian's engine says v0.0.0+unknown). */
+  buildkitVersion?: string
+  /** Whether pushes may use `rewrite-timestamp=true` (decided by prepareBuilder; absent means no). */
+  rewriteTimestamp?: boolean
 }
 
 export async function inspectBuilder(ctx: DockerContext, name?: string): Promise<BuilderInfo> {
@@ -149,10 +153,18 @@ export async function inspectBuilder(ctx: DockerContext, name?: string): Promise
   return { ...info, ...(await containerdImageStore(ctx)) }
 }
 
-/** The first `Name:` and `Driver:` of `docker buildx inspect` (the builder's; node sections come later). */
+/**
+ * The first `Name:` and `Driver:` of `docker buildx inspect` (the builder's; node sections come later), and the
+ * first node's BuildKit release (`BuildKit version: v0.13.2`; buildx before 0.12 printed `Buildkit: v0.11.6`).
+ */
 export function parseInspect(stdout: string): BuilderInfo {
   const field = (key: string) => new RegExp(`^${key}:\\s*(.+)$`, 'm').exec(stdout)?.[1]?.trim()
-  return { name: field('Name') ?? 'default', driver: field('Driver') ?? 'unknown' }
+  const buildkit = /^Build[kK]it(?: version)?:\s*v?(\d+\.\d+\.\d+)/m.exec(stdout)?.[1]
+  return {
+    name: field('Name') ?? 'default',
+    driver: field('Driver') ?? 'unknown',
+    ...(buildkit && buildkit !== '0.0.0' ? { buildkitVersion: buildkit } : {}),
+  }
 }
 
 async function containerdImageStore(ctx: DockerContext): Promise<{ containerdImageStore?: boolean }> {
@@ -203,21 +215,76 @@ export function assertBuilderSupports(plan: BuildPlan, builder: BuilderInfo): vo
   )
 }
 
+/** `rewrite-timestamp` arrived in BuildKit 0.13 (Docker Engine 26 embeds it) and buildx 0.13. */
+const REWRITE_TIMESTAMP_BUILDKIT = '0.13.0'
+const REWRITE_TIMESTAMP_ENGINE = '26.0.0'
+
+/**
+ * Whether the builder can clamp the file times in pushed layers to SOURCE_DATE_EPOCH, or why not. BuildKit before
+ * 0.13 ignores the option without a word, so old releases are recognised here rather than trusted. The docker
+ * driver needs the containerd image store: the classic store's exporter has no such option.
+ */
+export function timestampRewrite(
+  builder: BuilderInfo,
+  versions: { engine: string; buildx: string },
+): { ok: true } | { ok: false; reason: string } {
+  if (!versionAtLeast(versions.buildx, REWRITE_TIMESTAMP_BUILDKIT)) {
+    return { ok: false, reason: `Buildx v${versions.buildx} is older than 0.13` }
+  }
+  if (builder.driver === 'docker') {
+    if (builder.containerdImageStore === undefined) {
+      return {
+        ok: false,
+        reason:
+          'it could not be told whether the engine uses the containerd image store, which the docker driver needs for it',
+      }
+    }
+    if (!builder.containerdImageStore) {
+      return { ok: false, reason: 'the docker driver supports it only with the containerd image store' }
+    }
+    if (!versionAtLeast(versions.engine, REWRITE_TIMESTAMP_ENGINE)) {
+      return {
+        ok: false,
+        reason: `Docker ${versions.engine} embeds a BuildKit older than 0.13 (Docker 26 has 0.13)`,
+      }
+    }
+    return { ok: true }
+  }
+  if (builder.buildkitVersion && !versionAtLeast(builder.buildkitVersion, REWRITE_TIMESTAMP_BUILDKIT)) {
+    return { ok: false, reason: `its BuildKit is v${builder.buildkitVersion}, older than 0.13` }
+  }
+  return { ok: true }
+}
+
 export interface PrepareOptions extends EnsureBuildxOptions {
   plan: BuildPlan
 }
 
-/** Docker, then buildx (installed if needed), then the builder's capabilities against the plan. */
+/**
+ * Docker, then buildx (installed if needed), then the builder's capabilities against the plan. A builder that
+ * cannot rewrite layer timestamps is used all the same, with one warning: the image is still correct, only a
+ * second build of it can push another digest.
+ */
 export async function prepareBuilder(ctx: DockerContext, options: PrepareOptions): Promise<BuilderInfo> {
   const logger = ctx.logger ?? new NullLogger()
   const versions = await detectDocker(ctx)
   const buildx = await ensureBuildx(ctx, options)
   const builder = await inspectBuilder(ctx, options.plan.builder)
+  const buildkit = builder.buildkitVersion ? `, BuildKit v${builder.buildkitVersion}` : ''
   logger.info(
-    `Docker ${versions.server} (client ${versions.client}), Buildx v${buildx}, builder '${builder.name}' (driver: ${builder.driver})`,
+    `Docker ${versions.server} (client ${versions.client}), Buildx v${buildx}, builder '${builder.name}' (driver: ${builder.driver}${buildkit})`,
   )
   assertBuilderSupports(options.plan, builder)
-  return builder
+  const rewrite = timestampRewrite(builder, { engine: versions.server, buildx })
+  const { plan } = options
+  if (!rewrite.ok && plan.output === 'push' && plan.sourceDateEpoch !== undefined) {
+    logger.warning(
+      `The Docker Buildx builder '${builder.name}' (driver: ${builder.driver}) cannot rewrite the file times in image layers (BuildKit's rewrite-timestamp): ${rewrite.reason}. ` +
+        'Images are pushed without it, so two builds of the same spec can push different digests (the digest output is still the one the tag points at). ' +
+        "For reproducible images use Docker 26 or newer with the containerd image store, or a builder with BuildKit 0.13 or newer through the 'builder' input.",
+    )
+  }
+  return { ...builder, rewriteTimestamp: rewrite.ok }
 }
 
 export interface BuildResult {
@@ -227,10 +294,16 @@ export interface BuildResult {
   metadata: Record<string, unknown>
 }
 
+export interface RunBuildOptions {
+  cwd?: string
+  /** The builder prepareBuilder described: a rewritten push on the engine's own image store is pulled back. */
+  builder?: BuilderInfo
+}
+
 export async function runBuild(
   ctx: DockerContext,
   plan: BuildPlan,
-  options: { cwd?: string } = {},
+  options: RunBuildOptions = {},
 ): Promise<BuildResult> {
   // A metadata file left from an earlier build must never be mistaken for this build's result.
   await rm(plan.metadataFile, { force: true })
@@ -238,13 +311,13 @@ export async function runBuild(
   const result = await docker(ctx, buildxArgs(plan), {
     silent: ctx.quiet ?? false,
     ...(options.cwd && { cwd: options.cwd }),
+    // buildx (>= 0.10) also reads it from its environment, e.g. for attestations' timestamps.
+    ...(plan.sourceDateEpoch !== undefined && { env: { SOURCE_DATE_EPOCH: String(plan.sourceDateEpoch) } }),
   })
   if (ctx.quiet) {
     for (const text of [result.stdout, result.stderr]) if (text.trim()) ctx.logger?.info(text.trimEnd())
   }
-  if (result.exitCode !== 0) {
-    throw new ActionError(`docker buildx build failed: ${summariseBuildFailure(result.stderr)}`)
-  }
+  if (result.exitCode !== 0) throw new BuildFailedError(result.stderr)
   const metadata = await readBuildMetadata(plan.metadataFile)
   const digest =
     typeof metadata['containerimage.digest'] === 'string' ? metadata['containerimage.digest'] : undefined
@@ -253,7 +326,31 @@ export async function runBuild(
       `docker buildx build succeeded but recorded no image digest in ${plan.metadataFile} ('containerimage.digest'), so the pushed image cannot be identified`,
     )
   }
+  if (plan.output === 'push' && plan.rewriteTimestamp && keepsPushedImages(options.builder)) {
+    await pullPushed(ctx, plan.tags)
+  }
   return { ...(digest && { digest }), metadata }
+}
+
+/** With the docker driver on the containerd image store, the builder's store is the engine's: a push kept a copy there. */
+function keepsPushedImages(builder: BuilderInfo | undefined): boolean {
+  return builder?.driver === 'docker' && builder.containerdImageStore === true
+}
+
+/**
+ * A rewritten push is not stored in the engine (see REPRODUCIBLE_PUSH), so later steps of the job would no longer
+ * find the image with `docker run`: pull it back, which copies nothing the engine's content store already holds.
+ */
+async function pullPushed(ctx: DockerContext, tags: readonly string[]): Promise<void> {
+  for (const tag of tags) {
+    const result = await docker(ctx, ['pull', '--quiet', tag])
+    if (result.exitCode !== 0) {
+      const said = firstMeaningfulLine(result.stderr) ?? `exit code ${result.exitCode}`
+      ctx.logger?.warning(
+        `${tag} is pushed, but could not be pulled back into the local Docker engine (${said}): later steps of this job that run it pull it themselves.`,
+      )
+    }
+  }
 }
 
 export async function readBuildMetadata(path: string): Promise<Record<string, unknown>> {
@@ -276,6 +373,63 @@ export async function readBuildMetadata(path: string): Promise<Record<string, un
   } catch (err) {
     throw new ActionError(`The build metadata ${path} is not valid: ${errorMessage(err)}`)
   }
+}
+
+/**
+ * What a failed build's error lines say about trying again: `transient` (the network or the registry failed for a
+ * moment: a reset or dropped connection, EOF, a timeout, 5xx, 429; or two builds of one image racing in the
+ * engine's image store), `rewrite-unsupported` (the builder refused `rewrite-timestamp`), or `fatal` (a RUN step
+ * failed, credentials were refused, anything else).
+ */
+export type BuildFailureKind = 'transient' | 'rewrite-unsupported' | 'fatal'
+
+/** A failed `docker buildx build`: the message summarises buildx's output; `kind` says whether to try again. */
+export class BuildFailedError extends ActionError {
+  override name = 'BuildFailedError'
+  readonly kind: BuildFailureKind
+  /** The error line the kind was read from, for the log. */
+  readonly reason: string
+
+  constructor(readonly stderr: string) {
+    super(`docker buildx build failed: ${summariseBuildFailure(stderr)}`)
+    const classified = classifyBuildFailure(stderr)
+    this.kind = classified.kind
+    this.reason = classified.reason
+  }
+}
+
+/** A RUN step's own failure; its command line or log may mention timeouts, which are then not the registry's. */
+const RUN_STEP_FAILED = /did not complete successfully/
+const REWRITE_REFUSED = /rewrite-timestamp/
+/** Refused credentials or permissions: trying again cannot help. */
+const AUTH_FAILED =
+  /\b40[13] (?:Unauthorized|Forbidden)\b|status(?: code)?:? 40[13]\b|unauthorized|\bdenied\b|insufficient_scope|authentication required/i
+const TRANSIENT = [
+  /connection reset|broken pipe|use of closed network connection|connection closed|server sent GOAWAY/i,
+  /\bEOF\b/,
+  /timeout|timed out|deadline exceeded/i,
+  // An HTTP status as Go's registry clients print it: `...: 503 Service Unavailable`, `status code 502`.
+  /: (?:5\d\d|429) [A-Z]|status(?: code)?:? (?:5\d\d|429)\b|too many requests/i,
+  // Two builds of one image at once on the engine's containerd image store: the second to register it loses.
+  /image "[^"]+": already exists/,
+]
+
+/**
+ * Classifies from buildx's top-level `ERROR:` lines only: the failing step's log (pip's own retries and
+ * timeouts) is the build's, not the registry's.
+ */
+export function classifyBuildFailure(stderr: string): { kind: BuildFailureKind; reason: string } {
+  const errors = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^(ERROR|error):/.test(l))
+  const reason = errors.at(-1) ?? ''
+  if (errors.some((l) => RUN_STEP_FAILED.test(l))) return { kind: 'fatal', reason }
+  const rewrite = errors.find((l) => REWRITE_REFUSED.test(l))
+  if (rewrite) return { kind: 'rewrite-unsupported', reason: rewrite }
+  if (errors.some((l) => AUTH_FAILED.test(l))) return { kind: 'fatal', reason }
+  const transient = errors.find((l) => TRANSIENT.some((re) => re.test(l)))
+  return transient ? { kind: 'transient', reason: transient } : { kind: 'fatal', reason }
 }
 
 const MAX_STEP_LOG_LINES = 12
@@ -323,12 +477,13 @@ export function versionAtLeast(version: string, minimum: string): boolean {
 function docker(
   ctx: DockerContext,
   args: string[],
-  extra: Omit<ExecOptions, 'env' | 'logger'> = {},
+  extra: Omit<ExecOptions, 'logger'> = {},
 ): Promise<ExecResult> {
+  const { env, ...rest } = extra
   return (ctx.exec ?? defaultExec)('docker', args, {
-    env: dockerEnv(ctx.configDir),
+    env: { ...env, ...dockerEnv(ctx.configDir) },
     ...(ctx.logger && { logger: ctx.logger }),
-    ...extra,
+    ...rest,
   })
 }
 

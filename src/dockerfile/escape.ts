@@ -64,6 +64,59 @@ export function dockerfileDoubleQuote(value: string): string {
   return `"${value.replace(/[\\"$]/g, (c) => `\\${c}`)}"`
 }
 
+/**
+ * Environment variable names the ENV line holds as they are. BuildKit splits ENV arguments into words at blanks,
+ * cuts each word at its first `=`, and runs the name through its word lexer as well (quotes, backslashes and `$`
+ * would change it), so a name keeps to characters none of that touches, and starts with a letter, digit or `_`.
+ * That is wider than POSIX (`10`, `my.var` and `A-B` are names Docker keeps and programs can read, though no
+ * shell can expand them) and narrower than Docker, which takes any name without `=`.
+ */
+const ENV_NAME_WORD = /^[A-Za-z0-9_][A-Za-z0-9_.:@%+,/-]*$/
+const ENV_NAME_CHAR = /[A-Za-z0-9_.:@%+,/-]/
+
+/** The first character that keeps `name` out of an ENV line, with its 1-based position; `''` for an empty name. */
+export function envNameObstacle(name: string): { char: string; position: number } | undefined {
+  if (ENV_NAME_WORD.test(name)) return undefined
+  if (name === '') return { char: '', position: 0 }
+  let position = 0
+  for (const ch of name) {
+    position++
+    const allowed = position === 1 ? /[A-Za-z0-9_]/.test(ch) : ENV_NAME_CHAR.test(ch)
+    if (!allowed) return { char: ch, position }
+  }
+  return undefined
+}
+
+export type EnvValueObstacle = {
+  char: string
+  position: number
+  kind: 'line break' | 'NUL' | 'surrogate' | 'raw only'
+}
+
+/**
+ * The first character an ENV value cannot carry, and why. Inside Dockerfile double quotes BuildKit keeps every
+ * character but three it escapes, and has no escape for any other: a line break ends the instruction, NUL and
+ * lone surrogates are not text an environment can hold, and the other characters of UNSAFE_CHAR could only be
+ * written raw, which this generator never does (see the top of this file).
+ */
+export function envValueObstacle(value: string): EnvValueObstacle | undefined {
+  let position = 0
+  for (const ch of value) {
+    position++
+    if (!UNSAFE_CHAR.test(ch)) continue
+    const kind =
+      ch === '\n' || ch === '\r'
+        ? 'line break'
+        : ch === '\0'
+          ? 'NUL'
+          : /\p{Cs}/u.test(ch)
+            ? 'surrogate'
+            : 'raw only'
+    return { char: ch, position, kind }
+  }
+  return undefined
+}
+
 /** Values BuildKit's lexer leaves alone unquoted: no quotes, backslash, `$` or blanks. */
 const PLAIN_ENV_VALUE = /^[A-Za-z0-9_@%+=:,./-]+$/
 
@@ -112,7 +165,9 @@ function octalBytes(ch: string): string {
 export function isVerbatimSafe(command: string, first: boolean): boolean {
   if (UNSAFE_CHAR.test(command) || command.includes('<')) return false
   if (/\\[ \t]*$/.test(command)) return false
-  return !(first && /^[ \t]*--/.test(command))
+  // A first command starting with `--` would read as a RUN flag; one starting with `\` is read so by some
+  // Dockerfile parsers (BuildKit only takes a literal `--`): encode both rather than rely on either reading.
+  return !(first && /^[ \t]*(--|\\)/.test(command))
 }
 
 /** Shell variable the encoded form of a command goes through. */

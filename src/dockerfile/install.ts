@@ -155,8 +155,11 @@ function pipInstall(plan: InstallPlan): string[] {
     ...(fromLock ? [bind(CONSTRAINTS_FILE)] : []),
     ...plan.secretMounts,
   ]
+  // pip compiles .pyc files whose headers hold the install time, so two builds of one spec would differ. With
+  // SOURCE_DATE_EPOCH set (any value) Python writes hash-based .pyc files instead; a fixed value keeps the layer
+  // cache valid across commits.
   const script =
     `${python} -m venv --system-site-packages --without-pip ${VENV}` +
-    ` && ${VENV}/bin/python -m pip install ${args} && chown -R flytekit ${VENV}`
+    ` && SOURCE_DATE_EPOCH=0 ${VENV}/bin/python -m pip install ${args} && chown -R flytekit ${VENV}`
   return ['WORKDIR /root', run(...mounts, script), 'WORKDIR /']
 }

@@ -1,6 +1,15 @@
 import type { PyValue } from '../pyvalues/values.js'
 import type { ImageSpec } from '../spec/model.js'
-import { codePointName, firstUnsafeChar, isImageReference, shQuote } from './escape.js'
+import { describeChar } from '../spec/characters.js'
+import {
+  codePointName,
+  envNameObstacle,
+  envValueObstacle,
+  firstUnsafeChar,
+  isImageReference,
+  shQuote,
+  type EnvValueObstacle,
+} from './escape.js'
 import type { Installer } from './install.js'
 import { Issues, pyText, pyTruthy, shown } from './issues.js'
 import { isLockMode, requirementsMode } from './requirements.js'
@@ -55,31 +64,63 @@ export function sourceCopyEnabled(spec: ImageSpec, issues: Issues): boolean {
   return true
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
-
-/** PYTHONPATH=/root, then the user's env over it (a Python dict update), as text. */
+/**
+ * PYTHONPATH=/root, then the user's env over it (a Python dict update), as text. Names and values are what
+ * flytekit writes (`f"{k}={v}"`: a YAML `10:` key is the name 10, a null value the text None); the spec rules
+ * warn about those. Only what the ENV line cannot carry is refused here, each time saying why.
+ */
 export function envEntries(spec: ImageSpec, issues: Issues): Map<string, string> {
   const env = new Map([['PYTHONPATH', '/root']])
   for (const [k, v] of spec.env ?? []) {
     const name = pyText(k)
     // A name with a line break is JSON-quoted in the path too, so the reported issue stays on one line.
     const path = `env.${firstUnsafeChar(name) === undefined ? name : shown(name)}`
-    if (!ENV_NAME.test(name)) {
-      issues.add(
-        path,
-        'is not a valid environment variable name: use letters, digits and _, not starting with a digit',
-      )
+    const nameObstacle = envNameObstacle(name)
+    if (nameObstacle !== undefined) {
+      issues.add(path, envNameMessage(nameObstacle))
       continue
     }
     const value = pyText(v)
-    if (
-      issues.programText(path, value, 'an environment variable') &&
-      issues.lineSafe(path, value, 'ENV value')
-    ) {
-      env.set(name, value)
+    const valueObstacle = envValueObstacle(value)
+    if (valueObstacle !== undefined) {
+      issues.add(path, envValueMessage(valueObstacle))
+      continue
     }
+    env.set(name, value)
   }
   return env
+}
+
+function envNameMessage({ char, position }: { char: string; position: number }): string {
+  const what =
+    char === ''
+      ? 'it is empty'
+      : `it holds ${describeChar(char)} at position ${position}, ${
+          position === 1 && ENV_NAME_LATER.test(char)
+            ? 'which cannot start a name'
+            : char.charCodeAt(0) < 0x80
+              ? 'which BuildKit would split, quote or expand there'
+              : 'and names are written in ASCII only'
+        }`
+  return `is not a valid environment variable name for a Dockerfile ENV line (${what}); use letters, digits and _ (after the first character also . - : @ % + , /)`
+}
+
+/** Characters a name may hold after its first one. */
+const ENV_NAME_LATER = /[.:@%+,/-]/
+
+function envValueMessage(o: EnvValueObstacle): string {
+  const at = `contains ${describeChar(o.char)} at position ${o.position}`
+  const fix = 'remove it, or set the variable when the container starts'
+  switch (o.kind) {
+    case 'line break':
+      return `${at}, a line break, which no Dockerfile ENV value can hold (BuildKit reads the file line by line and has no escape for it); ${fix}`
+    case 'NUL':
+      return `${at}; no environment variable can hold NUL (it ends a C string); remove it`
+    case 'surrogate':
+      return `${at}; it cannot be written as UTF-8, remove it`
+    case 'raw only':
+      return `${at}, which a Dockerfile ENV value could only hold as the raw character: Docker has no escape for it, and the generated Dockerfile holds printable text only (it is printed in the build log, and editors and Dockerfile tools may take such a character for a line break); ${fix}`
+  }
 }
 
 /** The install arguments flytekit builds: --index-url, one --extra-index-url each, then pip_extra_args. */

@@ -49,18 +49,7 @@ function loadFile(
   specFile: string,
   cwd: string,
 ): { fields: Map<string, PyValue>; locate: Locate; warnings: string[] } {
-  const full = path.resolve(cwd, specFile)
-  let text: string
-  try {
-    text = readFileSync(full, 'utf8')
-  } catch {
-    throw new SpecError([
-      {
-        path: 'spec',
-        message: `file '${specFile}' not found (relative to ${cwd}); check the 'spec' input and that the file is checked out`,
-      },
-    ])
-  }
+  const text = readSpecText(specFile, cwd)
   const doc = loadYaml11(text, specFile)
   if (doc.value === null) return { fields: new Map(), locate: doc.locate, warnings: doc.warnings }
   if (!isPyDict(doc.value)) {
@@ -73,6 +62,95 @@ function loadFile(
     ])
   }
   return { fields: toFieldMap(doc.value), locate: doc.locate, warnings: doc.warnings }
+}
+
+/**
+ * The spec file as text, or an error that says what is really wrong with it: missing, a folder, unreadable,
+ * or not UTF-8 (flytekit opens it as text in the runner's UTF-8 locale, so a UTF-16 file saved by a Windows
+ * editor is a UnicodeDecodeError there).
+ */
+function readSpecText(specFile: string, cwd: string): string {
+  const full = path.resolve(cwd, specFile)
+  const problem = (message: string): never => {
+    throw new SpecError([{ path: 'spec', location: specFile, message }])
+  }
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(full)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EISDIR') {
+      return problem(
+        `'${specFile}' is a folder, not a spec file; name a YAML file in it (e.g. ${path.posix.join(specFile, 'imagespec.yaml')})`,
+      )
+    }
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      return problem(
+        `file '${specFile}' not found (relative to ${cwd}); check the 'spec' input and that the file is checked out`,
+      )
+    }
+    return problem(`file '${specFile}' cannot be read (${code ?? errorText(err)}); check its permissions`)
+  }
+  const encoding = wideEncoding(bytes)
+  if (encoding) return problem(`'${specFile}' is ${encoding}; save it as UTF-8`)
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    const at = firstInvalidUtf8(bytes)
+    const line = bytes.subarray(0, at).filter((b) => b === 0x0a).length + 1
+    const byte = (bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, '0')
+    throw new SpecError([
+      {
+        path: 'spec',
+        location: `${specFile}:${line}`,
+        message: `'${specFile}' is not UTF-8 (byte 0x${byte} on this line; Latin-1 or Windows-1252 text?); save it as UTF-8`,
+      },
+    ])
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/**
+ * UTF-16 or UTF-32, by the byte order mark or, without one, by the NUL bytes every ASCII character then has
+ * next to it (a YAML file starts with ASCII: a key, a comment or `---`).
+ */
+function wideEncoding(bytes: Buffer): string | undefined {
+  const [b0, b1, b2, b3] = bytes
+  if (b0 === 0x00 && b1 === 0x00 && b2 === 0xfe && b3 === 0xff)
+    return 'UTF-32 (big-endian, with a byte order mark)'
+  if (b0 === 0xff && b1 === 0xfe && b2 === 0x00 && b3 === 0x00)
+    return 'UTF-32 (little-endian, with a byte order mark)'
+  if (b0 === 0xfe && b1 === 0xff) return 'UTF-16 (big-endian, with a byte order mark)'
+  if (b0 === 0xff && b1 === 0xfe) return 'UTF-16 (little-endian, with a byte order mark)'
+  if (bytes.length < 4) return undefined
+  if (b0 !== 0 && b1 === 0 && b2 === 0 && b3 === 0) return 'UTF-32 (little-endian)'
+  if (b0 === 0 && b1 === 0 && b2 === 0 && b3 !== 0) return 'UTF-32 (big-endian)'
+  if (b0 !== 0 && b1 === 0 && b2 !== 0 && b3 === 0) return 'UTF-16 (little-endian)'
+  if (b0 === 0 && b1 !== 0 && b2 === 0 && b3 !== 0) return 'UTF-16 (big-endian)'
+  return undefined
+}
+
+/** The offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true })
+  // Sequence by sequence: the lead byte gives the length, the decoder checks the rest (overlong forms, surrogates).
+  let i = 0
+  while (i < bytes.length) {
+    const b = bytes[i] as number
+    const length =
+      b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0
+    if (length === 0 || i + length > bytes.length) return i
+    try {
+      decoder.decode(bytes.subarray(i, i + length))
+    } catch {
+      return i
+    }
+    i += length
+  }
+  return i
 }
 
 /** flytekit calls ImageSpec(**d): keys must be strings. Non-string keys are kept under a printable name and rejected by the schema. */

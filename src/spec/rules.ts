@@ -1,6 +1,14 @@
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { isPyDict, PyEnum, type PyValue } from '../pyvalues/values.js'
+import { pyRepr, pyStr, strRepr } from '../pyvalues/repr.js'
+import { isPyDict, PyDate, PyDateTime, PyDict, PyEnum, PyTuple, type PyValue } from '../pyvalues/values.js'
+import {
+  describeOddChars,
+  invisibleChars,
+  nonAsciiChars,
+  redactUrls,
+  requirementStrictRanges,
+} from './characters.js'
 import { REGISTRY_RE } from './construct.js'
 
 /**
@@ -44,6 +52,8 @@ const DOCKER_HOST =
 const registryRule: Rule = (ctx) => {
   const registry = str(ctx, 'registry')
   if (!registry) return []
+  const odd = lookAlike(registry, 'registry hosts and paths')
+  if (odd) return [{ path: ['registry'], message: odd }]
   const lower = registry.toLowerCase()
   if (!REGISTRY_RE.test(lower)) {
     return [
@@ -68,6 +78,8 @@ const registryRule: Rule = (ctx) => {
 const nameRule: Rule = (ctx) => {
   const name = str(ctx, 'name')
   if (name === undefined) return []
+  const odd = lookAlike(name, 'image names')
+  if (odd) return [{ path: ['name'], message: odd }]
   const parts = name.toLowerCase().split('/')
   if (name === '' || !parts.every((c) => DOCKER_PATH_COMPONENT.test(c))) {
     return [
@@ -242,16 +254,271 @@ const ignoredFieldsRule: Rule = (ctx) => {
   return issues
 }
 
+/**
+ * What flytekit would write into the image but hardly anyone means. flytekit writes each variable as
+ * `f"{k}={v}"`, so a YAML key `10:` (an int) names the variable 10 and a value left empty is the text None. The
+ * image and the tag are flytekit's either way, so these are warnings; a name or value the Dockerfile cannot carry
+ * is refused later, by the Dockerfile check, which says why.
+ */
 const envRule: Rule = (ctx) => {
   const env = ctx.fields.get('env')
   if (!isPyDict(env)) return []
   const issues: RuleIssue[] = []
-  for (const key of env.keys()) {
+  for (const [key, value] of env) {
+    const name = pyStr(key)
+    const path: (string | number)[] =
+      typeof key === 'string' ? ['env', key] : typeof key === 'bigint' ? ['env', Number(key)] : ['env']
     if (typeof key !== 'string') {
-      issues.push({ path: ['env'], message: `key ${String(key)} must be a string variable name; quote it` })
+      issues.push({
+        path,
+        severity: 'warning',
+        message: `has the key ${pyRepr(key)}, which YAML reads as ${yamlTypeName(key)}, not a string: flytekit names the variable ${strRepr(name)} (and hashes the ${yamlTypeName(key, false)})${/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? '' : ', a name no shell can expand'}; quote the key if a string was meant`,
+      })
+    }
+    const odd = oddEnvValue(value)
+    if (odd) {
+      const shown = truncate(`${name}=${pyStr(value)}`)
+      issues.push({
+        path,
+        severity: 'warning',
+        message: `${odd}: the image gets ${strRepr(shown)}${envValueFix(value, name)}`,
+      })
     }
   }
   return issues
+}
+
+function oddEnvValue(value: PyValue): string | undefined {
+  if (value === null)
+    return 'is null (nothing after the colon, ~ or null in YAML), which flytekit writes as the text None'
+  if (value instanceof PyDict) return 'is a mapping, which flytekit writes as its Python repr'
+  if (Array.isArray(value) || value instanceof PyTuple)
+    return 'is a list, which flytekit writes as its Python repr'
+  return undefined
+}
+
+function envValueFix(value: PyValue, name: string): string {
+  if (value === null) return `; write ${name}: "" for an empty value, or remove the variable`
+  return '; quote the value if that text is meant'
+}
+
+function yamlTypeName(v: PyValue, article = true): string {
+  const name =
+    v === null
+      ? 'None'
+      : typeof v === 'boolean'
+        ? 'bool'
+        : typeof v === 'bigint'
+          ? 'int'
+          : typeof v === 'number'
+            ? 'float'
+            : v instanceof PyDateTime
+              ? 'datetime'
+              : v instanceof PyDate
+                ? 'date'
+                : 'value'
+  if (!article || name === 'None') return name
+  return `${/^[aeiou]/.test(name) ? 'an' : 'a'} ${name}`
+}
+
+function truncate(text: string, max = 80): string {
+  return [...text].length > max ? `${[...text].slice(0, max - 1).join('')}…` : text
+}
+
+// ---------------------------------------------------------------------------------------------- characters
+
+/**
+ * A message for a value whose grammar is ASCII (`what` names such values) but which holds another character,
+ * invisible ones included; undefined when it is all ASCII. Only `strict` code point ranges count when given.
+ */
+function lookAlike(
+  value: string,
+  what: string,
+  strict?: (text: string) => [number, number][],
+): string | undefined {
+  // Positions are counted in the text as shown, where a URL's password or token is `***`.
+  const shown = redactUrls(value)
+  const odd = nonAsciiChars(shown, strict?.(shown))
+  if (odd.length === 0) return undefined
+  return `${describeOddChars(shown, odd)}; ${what} are ASCII, so a character that only looks like a letter (or is not seen at all) is a mistake: retype it`
+}
+
+/** List fields of names, each item checked as a requirement (name and URL hosts ASCII) or wholly. */
+const NAME_LISTS: [string, string, 'requirement' | 'whole'][] = [
+  ['packages', 'package names', 'requirement'],
+  ['runtime_packages', 'package names', 'requirement'],
+  ['conda_packages', 'conda package names', 'requirement'],
+  ['conda_channels', 'conda channel names', 'requirement'],
+  ['apt_packages', 'Debian package names', 'whole'],
+]
+
+/** Fields whose values are names or URLs, checked strictly above or by their own rules. */
+const STRICT_FIELDS = new Set([
+  'name',
+  'registry',
+  'base_image',
+  'platform',
+  'pip_index',
+  'pip_extra_index_url',
+  ...NAME_LISTS.map(([f]) => f),
+])
+
+const lookAlikeRule: Rule = (ctx) => {
+  const issues: RuleIssue[] = []
+  const base = str(ctx, 'base_image')
+  const odd = base === undefined ? undefined : lookAlike(base, 'image references')
+  if (odd) issues.push({ path: ['base_image'], message: odd })
+  for (const [field, what, how] of NAME_LISTS) {
+    for (const [i, item] of (list(ctx, field) ?? []).entries()) {
+      const message =
+        how === 'whole'
+          ? lookAlike(item, what)
+          : (lookAlike(item, what, (t) => requirementStrictRanges(t).slice(0, 1)) ??
+            lookAlike(item, 'URL hosts', (t) => requirementStrictRanges(t).slice(1)))
+      if (message) issues.push({ path: [field, i], message })
+    }
+  }
+  return issues
+}
+
+/**
+ * Free text (env values, commands, paths, options) may hold any character, but an invisible one (zero-width,
+ * bidi control) makes what is shown differ from what runs or is hashed: a warning, since flytekit keeps it.
+ */
+const invisibleRule: Rule = (ctx) => {
+  const issues: RuleIssue[] = []
+  for (const [field, value] of ctx.fields) {
+    if (STRICT_FIELDS.has(field) || value === null) continue
+    // env names: one with an invisible character cannot be written into the Dockerfile, which says so.
+    walkStrings(value, [field], field !== 'env', (text, path) => {
+      const odd = invisibleChars(text)
+      if (odd.length === 0) return
+      issues.push({
+        path,
+        severity: 'warning',
+        message: `${describeOddChars(text, odd)}, an invisible character that makes the text show differently from what it is; flytekit keeps (and hashes) it as written, so remove it unless it is meant`,
+      })
+    })
+  }
+  return issues
+}
+
+/** Calls `visit` for each string in a value, with its path; mapping keys too when `keys` is set. */
+function walkStrings(
+  value: PyValue,
+  path: (string | number)[],
+  keys: boolean,
+  visit: (text: string, path: (string | number)[]) => void,
+): void {
+  if (typeof value === 'string') visit(value, path)
+  else if (Array.isArray(value)) value.forEach((item, i) => walkStrings(item, [...path, i], true, visit))
+  else if (value instanceof PyTuple)
+    value.items.forEach((item, i) => walkStrings(item, [...path, i], true, visit))
+  else if (value instanceof PyDict) {
+    for (const [k, v] of value) {
+      const at = typeof k === 'string' ? [...path, k] : path
+      if (keys && typeof k === 'string') visit(k, at)
+      walkStrings(v, at, true, visit)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- URLs, platform
+
+/**
+ * pip_index and each pip_extra_index_url must be an index pip can read: http(s) with a host, or file. flytekit
+ * passes them to pip unchecked, so a typo otherwise fails inside the build, after other images were pushed.
+ * A falsy pip_index (`""`) is skipped, as flytekit's `if image_spec.pip_index:` skips it.
+ */
+const indexUrlRule: Rule = (ctx) => {
+  const issues: RuleIssue[] = []
+  const index = ctx.fields.get('pip_index')
+  // Python-falsy values (None, '', 0, False) are what flytekit's `if image_spec.pip_index:` skips.
+  const falsy =
+    index === undefined || index === null || index === '' || index === false || index === 0n || index === 0
+  if (!falsy) {
+    const problem =
+      typeof index === 'string' ? urlProblem(index) : `must be a URL, not ${pyRepr(index)}; quote it`
+    if (problem) issues.push({ path: ['pip_index'], message: problem })
+  }
+  for (const [i, url] of (list(ctx, 'pip_extra_index_url') ?? []).entries()) {
+    const problem = urlProblem(url)
+    if (problem) issues.push({ path: ['pip_extra_index_url', i], message: problem })
+  }
+  return issues
+}
+
+const URL_EXAMPLE = 'e.g. https://pypi.example.com/simple'
+
+function urlProblem(text: string): string | undefined {
+  const shown = strRepr(redactUrls(text))
+  const invisible = lookAlike(text, 'URLs', () => [])
+  if (invisible) return invisible
+  if (/[ \t\n\r\f\v]/.test(text)) return `${shown} has a blank; a URL has none (write a space as %20)`
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(text)?.[1]?.toLowerCase()
+  if (scheme === undefined) {
+    return `${shown} is not a URL: start it with https://, http:// or file:// (${URL_EXAMPLE})`
+  }
+  if (!['http', 'https', 'file'].includes(scheme)) {
+    return `${shown} uses ${scheme}:, but pip reads a package index only over http:// or https://, or from file://; ${URL_EXAMPLE}`
+  }
+  if (scheme !== 'file') {
+    if (hostRange(text) === undefined) {
+      return `${shown} has no host; write it as ${scheme}://<host>/<path>, ${URL_EXAMPLE}`
+    }
+    const odd = lookAlike(text, 'hosts', (t) => [hostRange(t) ?? [0, 0]])
+    if (odd) return odd
+  }
+  if (!URL.canParse(text)) return `${shown} is not a valid URL; ${URL_EXAMPLE}`
+  return undefined
+}
+
+/** The host of a `scheme://[user@]host[:port]/...` URL as a [start, end) code point range; undefined if empty. */
+function hostRange(url: string): [number, number] | undefined {
+  const m = /^([^:]+:\/\/)([^/?#]*)/.exec(url)
+  const authority = m?.[2] ?? ''
+  const hostStart = authority.lastIndexOf('@') + 1
+  const host = authority.slice(hostStart).replace(/:\d*$/, '')
+  if (host === '') return undefined
+  const from = [...url.slice(0, (m?.[1] ?? '').length + hostStart)].length
+  return [from, from + [...host].length]
+}
+
+/**
+ * platform is passed to `docker buildx build --platform`: a comma-separated list of os/arch[/variant], each
+ * linux (flytekit's builders build Linux images), without blanks, empty items or repeats.
+ */
+const platformRule: Rule = (ctx) => {
+  const platform = str(ctx, 'platform')
+  if (platform === undefined) return []
+  const problems: string[] = []
+  const seen = new Set<string>()
+  for (const item of platform.split(',')) {
+    const problem = platformItemProblem(item, seen)
+    if (problem) problems.push(problem)
+    seen.add(item.toLowerCase())
+  }
+  return problems.map((message) => ({ path: ['platform'], message }))
+}
+
+const PLATFORM_EXAMPLE = 'e.g. linux/amd64 or linux/amd64,linux/arm64'
+
+function platformItemProblem(item: string, seen: Set<string>): string | undefined {
+  if (item === '') return `has an empty item (a leading, trailing or doubled comma); ${PLATFORM_EXAMPLE}`
+  const odd = lookAlike(item, 'platforms')
+  if (odd) return odd
+  if (/\s/.test(item))
+    return `${strRepr(item)} has a blank; write the platforms without spaces, ${PLATFORM_EXAMPLE}`
+  const parts = item.split('/')
+  if (parts.length < 2 || parts.length > 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p))) {
+    return `${strRepr(item)} is not os/arch[/variant]; ${PLATFORM_EXAMPLE}, linux/arm/v7`
+  }
+  const os = (parts[0] as string).toLowerCase()
+  if (os !== 'linux') {
+    return `${strRepr(item)} is not a Linux platform; flytekit's builders build Linux images: use linux/${parts[1]}`
+  }
+  if (seen.has(item.toLowerCase())) return `lists ${strRepr(item)} twice; remove one`
+  return undefined
 }
 
 export const RULES: Rule[] = [
@@ -265,6 +532,10 @@ export const RULES: Rule[] = [
   pythonVersionRule,
   ignoredFieldsRule,
   envRule,
+  lookAlikeRule,
+  invisibleRule,
+  indexUrlRule,
+  platformRule,
 ]
 
 export function runRules(ctx: RuleContext): RuleIssue[] {

@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { PyDict, PyEnum, PyTuple, type PyValue } from '../pyvalues/values.js'
+import { describeOddChars, editDistance, nonAsciiChars } from './characters.js'
 import { SPEC_FIELDS, type SpecField } from './model.js'
 
 /**
@@ -140,14 +141,50 @@ export interface SchemaIssue {
   message: string
 }
 
-/** Type-checks one spec level (a Map of field -> value as loaded) and returns every problem found. */
+/**
+ * Type-checks one spec level (a Map of field -> value as loaded) and returns every problem found, one for each
+ * unknown key (valibot's strictObject stops at the first).
+ */
 export function checkShape(fields: Map<string, PyValue>): SchemaIssue[] {
   const plain: Record<string, unknown> = {}
-  for (const [k, val] of fields) plain[k] = val
+  const unknown: SchemaIssue[] = []
+  for (const [k, val] of fields) {
+    if (FIELD_SET.has(k)) plain[k] = val
+    else unknown.push({ path: [k], message: unknownFieldMessage(k) })
+  }
   const result = v.safeParse(specSchema, plain)
-  if (result.success) return []
-  return result.issues.map((issue) => ({
-    path: (issue.path ?? []).map((p) => p.key as string | number),
-    message: issue.message,
-  }))
+  const issues = result.success
+    ? []
+    : result.issues.map((issue) => ({
+        path: (issue.path ?? []).map((p) => p.key as string | number),
+        message: issue.message,
+      }))
+  return [...unknown, ...issues]
+}
+
+const FIELD_SET = new Set<string>(SPEC_FIELDS)
+
+/**
+ * `unknown field; did you mean packages?`, naming any look-alike or invisible character in the key, which is
+ * the usual reason a key that reads right is unknown.
+ */
+function unknownFieldMessage(key: string): string {
+  const odd = nonAsciiChars(key)
+  const why = odd.length > 0 ? `: ${describeOddChars(key, odd)}` : ''
+  const guess = closestField(key)
+  if (guess) return `unknown field${why}; did you mean ${guess}?`
+  return `unknown field${why}; valid ImageSpec fields are ${SPEC_FIELDS.join(', ')}`
+}
+
+/** The field a misspelt key most likely meant: the closest by edit distance (case and - vs _ ignored), if close. */
+function closestField(key: string): string | undefined {
+  const normal = key.toLowerCase().replaceAll('-', '_')
+  let best: { field: string; distance: number } | undefined
+  for (const field of SPEC_FIELDS) {
+    const distance = editDistance(normal, field)
+    if (!best || distance < best.distance) best = { field, distance }
+  }
+  if (!best) return undefined
+  const allowed = Math.min(2, Math.max(1, Math.floor(best.field.length / 4)))
+  return best.distance <= allowed ? best.field : undefined
 }

@@ -9,14 +9,16 @@
  * (`<<`) and duplicate-key behaviour.
  */
 import {
+  Composer,
   isAlias,
   isMap,
   isPair,
   isScalar,
   isSeq,
   LineCounter,
-  parseDocument,
+  Parser,
   visit,
+  CST,
   type Document,
   type Node as AstNode,
   type Scalar,
@@ -33,30 +35,70 @@ export interface YamlDoc {
   warnings: string[]
 }
 
-export function loadYaml11(text: string, source: string): YamlDoc {
+/**
+ * Bounds on the work a file can ask for. PyYAML shares an aliased node instead of copying it, but everything
+ * after loading (flytekit's repr for the tag, the spec file written back, the Dockerfile) walks the value as a
+ * tree, so nine levels of nine aliases each ("billion laughs") are 387 million nodes there. Nesting is bounded
+ * because each level is stack frames in every parser and walker: the `yaml` package's composer overflows below
+ * 900 levels of brackets, PyYAML (and so flytekit) below 500, so 200 refuses nothing flytekit can read.
+ */
+export interface YamlLimits {
+  /** Nodes that aliases may repeat, in total: each alias counts every node of what it refers to. */
+  aliasNodes: number
+  /** Levels of nested lists and mappings, counted through aliases. */
+  depth: number
+}
+
+export const YAML_LIMITS: YamlLimits = { aliasNodes: 10_000, depth: 200 }
+
+/** What one load counted, for callers (and tests) that check the bounds held. */
+export interface LoadStats {
+  /** Nodes repeated through aliases so far; never more than the limit. */
+  aliasNodes: number
+  /** The deepest nesting composed so far, aliases included. */
+  depth: number
+}
+
+export interface LoadOptions {
+  limits?: Partial<YamlLimits>
+  /** Filled in as the load goes, also when it fails. */
+  stats?: LoadStats
+}
+
+export function loadYaml11(text: string, source: string, options: LoadOptions = {}): YamlDoc {
   // PyYAML skips a byte order mark at the start of the stream.
   const body = text.startsWith('\ufeff') ? text.slice(1) : text
   checkCharacters(body, source)
+  const limits = { ...YAML_LIMITS, ...options.limits }
   const lines = new LineCounter()
-  const doc = parseDocument(body, {
-    version: '1.1',
-    schema: 'failsafe',
-    merge: false,
-    uniqueKeys: false,
-    prettyErrors: false,
-    lineCounter: lines,
-  })
+  const tokens = [...new Parser(lines.addNewLine).parse(body)]
+  checkStream(tokens, source, lines, limits)
+  const doc = composeDocument(tokens, body.length)
   throwSyntaxErrors(doc, source, lines)
   rejectStrayTabs(body, doc, source)
-  const ctx: Context = { source, lines, anchors: new Map(), warnings: [] }
+  const stats = options.stats ?? { aliasNodes: 0, depth: 0 }
+  const ctx: Context = { source, lines, anchors: new Map(), warnings: [], limits, stats }
   if (doc.contents === null) return { value: null, locate: () => undefined, warnings: [] }
-  const root = compose(doc.contents as AstNode, ctx, [])
+  const root = compose(doc.contents as AstNode, ctx, [], 0)
   const built = new Constructor(ctx).construct(root, [])
   return {
     value: built.value,
     locate: (p) => locate(built.loc, p, source),
     warnings: ctx.warnings,
   }
+}
+
+/** What parseDocument does with the tokens, once checkStream has made sure there is one document, not too deep. */
+function composeDocument(tokens: CST.Token[], length: number): Document.Parsed {
+  const composer = new Composer({
+    version: '1.1',
+    schema: 'failsafe',
+    merge: false,
+    uniqueKeys: false,
+    prettyErrors: false,
+  })
+  const [doc] = composer.compose(tokens, true, length)
+  return doc as Document.Parsed
 }
 
 // ---------------------------------------------------------------------------------------------- reading
@@ -83,6 +125,66 @@ function lineOf(text: string, offset: number): number {
   return line
 }
 
+/**
+ * Checks on the token tree, before anything recurses through it: one document only (yaml.safe_load raises
+ * "expected a single document in the stream"), and no deeper than the limit. The walk keeps its own stack.
+ */
+function checkStream(tokens: CST.Token[], source: string, lines: LineCounter, limits: YamlLimits): void {
+  const docs = tokens.filter((t): t is CST.Document => t.type === 'document')
+  const second = docs[1]
+  if (second) {
+    const marker = second.start.find((t) => t.type === 'doc-start')
+    const line = lines.linePos(marker?.offset ?? second.offset).line
+    const starts = marker
+      ? `a '---' on line ${line} starts a second one`
+      : `a second one starts on line ${line}`
+    const message =
+      `the file holds more than one YAML document (${starts}); flytekit reads it with yaml.safe_load, which ` +
+      "accepts a single document: keep one ImageSpec per file (a base image's own spec goes under base_image:) " +
+      `or remove the '---' and what follows`
+    throw new SpecError([{ path: 'spec', location: `${source}:${line}`, message }])
+  }
+  const tooDeep = firstTooDeep(docs, limits.depth)
+  if (tooDeep !== undefined) {
+    const line = lines.linePos(tooDeep).line
+    throw new SpecError([
+      { path: 'spec', location: `${source}:${line}`, message: tooDeepMessage(limits.depth) },
+    ])
+  }
+}
+
+function tooDeepMessage(limit: number): string {
+  return `lists and mappings are nested more than ${limit} levels deep here; an ImageSpec needs a few levels, so this is a mistake (or a file made to exhaust the parser): remove the extra nesting`
+}
+
+/** The offset of the first list or mapping nested deeper than `limit`, if any. */
+function firstTooDeep(docs: CST.Document[], limit: number): number | undefined {
+  const stack: [CST.Token, number][] = docs.map((d): [CST.Token, number] => [d, 0]).reverse()
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [token, depth] = next
+    const level = CST.isCollection(token) ? depth + 1 : depth
+    if (level > limit) return token.offset
+    // Pushed last-first, so that tokens are visited in document order and the first one found is the earliest.
+    for (const child of childTokens(token).reverse()) stack.push([child, level])
+  }
+  return undefined
+}
+
+function childTokens(token: CST.Token): CST.Token[] {
+  switch (token.type) {
+    case 'document':
+      return token.value ? [token.value] : []
+    case 'block-map':
+    case 'block-seq':
+    case 'flow-collection':
+      return (token.items as CST.CollectionItem[]).flatMap((item) =>
+        [item.key, item.value].filter((t): t is CST.Token => t !== undefined && t !== null),
+      )
+    default:
+      return []
+  }
+}
+
 function throwSyntaxErrors(doc: Document, source: string, lines: LineCounter): void {
   if (doc.errors.length === 0) return
   const issues: SpecIssue[] = doc.errors.map((e) => ({
@@ -100,13 +202,14 @@ function throwSyntaxErrors(doc: Document, source: string, lines: LineCounter): v
  */
 function rejectStrayTabs(text: string, doc: Document, source: string): void {
   if (!text.includes('\t')) return
-  const quoted: [number, number][] = []
+  // One flag per character, so that the scan stays linear however many scalars the file has.
+  const quoted = new Uint8Array(text.length)
   visit(doc, {
     Scalar(_, node) {
-      if (node.type !== 'PLAIN' && node.range) quoted.push([node.range[0], node.range[1]])
+      if (node.type !== 'PLAIN' && node.range) quoted.fill(1, node.range[0], node.range[1])
     },
   })
-  const offset = strayTabOffset(text, (i) => quoted.some(([start, end]) => i >= start && i < end))
+  const offset = strayTabOffset(text, (i) => quoted[i] === 1)
   if (offset === undefined) return
   const message =
     'a tab is only allowed inside quotes, block scalars (| or >) and comments in YAML 1.1 (PyYAML); use spaces'
@@ -131,21 +234,30 @@ function strayTabOffset(text: string, inScalar: (i: number) => boolean): number 
 /** The node graph PyYAML's Composer builds: tags resolved, aliases pointing at their anchored node. */
 type GNode = ScalarNode | SeqNode | MapNode
 
-interface ScalarNode {
+/**
+ * The size of a node as a tree, aliases expanded: `size` counts its nodes, `depth` its levels of lists and
+ * mappings. Both are set once the node is composed, so an alias to a node without them is inside that node.
+ */
+interface Measure {
+  size?: number
+  depth?: number
+}
+
+interface ScalarNode extends Measure {
   kind: 'scalar'
   tag: string
   value: string
   line: number
 }
 
-interface SeqNode {
+interface SeqNode extends Measure {
   kind: 'seq'
   tag: string
   items: Ref[]
   line: number
 }
 
-interface MapNode {
+interface MapNode extends Measure {
   kind: 'map'
   tag: string
   pairs: [Ref, Ref][]
@@ -163,6 +275,8 @@ interface Context {
   lines: LineCounter
   anchors: Map<string, GNode>
   warnings: string[]
+  limits: YamlLimits
+  stats: LoadStats
 }
 
 type Path = (string | number | PyValue)[]
@@ -175,55 +289,124 @@ function lineAt(ctx: Context, offset: number | undefined): number {
   return ctx.lines.linePos(offset ?? 0).line
 }
 
-/** Composer.compose_node: anchors are registered before the children, so a later alias sees them. */
-function compose(ast: AstNode, ctx: Context, path: Path): Ref {
+/**
+ * Composer.compose_node: anchors are registered before the children, so a later alias sees them. `level` is
+ * the number of lists and mappings around the node, aliases expanded.
+ */
+function compose(ast: AstNode, ctx: Context, path: Path, level: number): Ref {
   const line = lineAt(ctx, ast.range?.[0])
   if (isAlias(ast)) {
     const target = ctx.anchors.get(ast.source)
     if (!target) fail(ctx, line, path, `the alias *${ast.source} has no anchor &${ast.source} before it`)
+    countAlias(ctx, ast.source, target, { line, path, level })
     return { node: target, line }
   }
   const anchor = ast.anchor
   if (anchor !== undefined && ctx.anchors.has(anchor)) {
     fail(ctx, line, path, `the anchor &${anchor} is defined twice, which PyYAML rejects`)
   }
-  const node = composeNode(ast, ctx, path, line, anchor)
+  const node = composeNode(ast, ctx, path, line, level, anchor)
   return { node, line }
 }
 
-function composeNode(ast: AstNode, ctx: Context, path: Path, line: number, anchor?: string): GNode {
+/**
+ * Where aliases are expanded, as far as the bounds go: each alias adds the size of what it refers to, checked
+ * before it is added, so the count never passes the limit; and the nesting it brings must stay within the depth.
+ */
+function countAlias(
+  ctx: Context,
+  name: string,
+  target: GNode,
+  at: { line: number; path: Path; level: number },
+) {
+  if (target.size === undefined || target.depth === undefined) {
+    fail(
+      ctx,
+      at.line,
+      at.path,
+      'an alias refers to a node that contains it; recursive structures are not supported',
+    )
+  }
+  const total = ctx.stats.aliasNodes + target.size
+  if (total > ctx.limits.aliasNodes) {
+    fail(
+      ctx,
+      at.line,
+      at.path,
+      `the alias *${name} repeats ${target.size} nodes, which takes this file past ${ctx.limits.aliasNodes} nodes repeated through aliases; every copy is hashed and written out, so this is a mistake or a file made to exhaust memory (aliases of aliases multiply): use fewer aliases or anchor smaller parts`,
+    )
+  }
+  const depth = at.level + target.depth
+  if (depth > ctx.limits.depth)
+    fail(ctx, at.line, at.path, `through the alias *${name}, ${tooDeepMessage(ctx.limits.depth)}`)
+  ctx.stats.aliasNodes = total
+  ctx.stats.depth = Math.max(ctx.stats.depth, depth)
+}
+
+function composeNode(
+  ast: AstNode,
+  ctx: Context,
+  path: Path,
+  line: number,
+  level: number,
+  anchor?: string,
+): GNode {
   if (isScalar(ast)) {
     const node = scalarNode(ast, line)
     if (anchor !== undefined) ctx.anchors.set(anchor, node)
     return node
   }
+  if (level + 1 > ctx.limits.depth) fail(ctx, line, path, tooDeepMessage(ctx.limits.depth))
+  ctx.stats.depth = Math.max(ctx.stats.depth, level + 1)
   if (isSeq(ast)) {
     const node: SeqNode = { kind: 'seq', tag: collectionTag(ast.tag, TAGS.seq), items: [], line }
     if (anchor !== undefined) ctx.anchors.set(anchor, node)
     ast.items.forEach((item, i) =>
-      node.items.push(composeChild(item as AstNode | null, ctx, [...path, i], line)),
+      node.items.push(composeChild(item as AstNode | null, ctx, [...path, i], line, level + 1)),
     )
-    return node
+    return measured(node, node.items)
   }
   if (isMap(ast)) {
     const node: MapNode = { kind: 'map', tag: collectionTag(ast.tag, TAGS.map), pairs: [], line }
     if (anchor !== undefined) ctx.anchors.set(anchor, node)
     for (const pair of ast.items) {
       if (!isPair(pair)) continue
-      const key = composeChild(pair.key as AstNode | null, ctx, path, line)
+      const key = composeChild(pair.key as AstNode | null, ctx, path, line, level + 1)
       const keyPath = [...path, key.node.kind === 'scalar' ? key.node.value : '?']
-      node.pairs.push([key, composeChild(pair.value as AstNode | null, ctx, keyPath, key.line)])
+      node.pairs.push([key, composeChild(pair.value as AstNode | null, ctx, keyPath, key.line, level + 1)])
     }
-    return node
+    return measured(node, node.pairs.flat())
   }
   fail(ctx, line, path, 'unsupported YAML node')
 }
 
+/** Sets a collection's measure from its children's, now that all of them are composed. */
+function measured<N extends SeqNode | MapNode>(node: N, children: Ref[]): N {
+  node.size = 1 + children.reduce((sum, c) => sum + (c.node.size ?? 0), 0)
+  node.depth = 1 + children.reduce((deepest, c) => Math.max(deepest, c.node.depth ?? 0), 0)
+  return node
+}
+
 /** A missing key or value (`? a`, `a:` in a flow mapping) is an empty plain scalar, i.e. null. */
-function composeChild(ast: AstNode | null, ctx: Context, path: Path, fallbackLine: number): Ref {
-  if (ast === null)
-    return { node: { kind: 'scalar', tag: TAGS.null, value: '', line: fallbackLine }, line: fallbackLine }
-  return compose(ast, ctx, path)
+function composeChild(
+  ast: AstNode | null,
+  ctx: Context,
+  path: Path,
+  fallbackLine: number,
+  level: number,
+): Ref {
+  if (ast === null) {
+    const empty: ScalarNode = {
+      kind: 'scalar',
+      tag: TAGS.null,
+      value: '',
+      line: fallbackLine,
+      size: 1,
+      depth: 0,
+    }
+    return { node: empty, line: fallbackLine }
+  }
+  return compose(ast, ctx, path, level)
 }
 
 /**
@@ -235,7 +418,7 @@ function scalarNode(ast: Scalar, line: number): ScalarNode {
   let tag: string
   if (ast.tag === '!' || (ast.tag === undefined && ast.type === 'PLAIN')) tag = resolveImplicit(value)
   else tag = ast.tag ?? TAGS.str
-  return { kind: 'scalar', tag, value, line }
+  return { kind: 'scalar', tag, value, line, size: 1, depth: 0 }
 }
 
 function collectionTag(tag: string | undefined, fallback: string): string {
@@ -487,13 +670,18 @@ function describe(node: GNode): string {
 /** `env.FOO`, `packages[2]`, `builder_options[1]` (a non-string key shows as its repr). */
 function formatPath(path: Path): string {
   if (path.length === 0) return 'spec'
-  return path
-    .map((k, i) => {
-      if (typeof k === 'number') return `[${k}]`
-      if (typeof k === 'string') return i === 0 ? k : `.${k}`
-      return `[${pyRepr(k)}]`
-    })
-    .join('')
+  // A path deep enough to hit the nesting limit is shown by its start; the line says where it is.
+  const shown = path.length > 12 ? path.slice(0, 12) : path
+  const suffix = path.length > 12 ? '…' : ''
+  return (
+    shown
+      .map((k, i) => {
+        if (typeof k === 'number') return `[${k}]`
+        if (typeof k === 'string') return i === 0 ? k : `.${k}`
+        return `[${pyRepr(k)}]`
+      })
+      .join('') + suffix
+  )
 }
 
 function locate(loc: Loc, path: (string | number)[], source: string): string | undefined {
