@@ -37192,6 +37192,26 @@ function headEvidence(res) {
     const digest = res.headers.get('docker-content-digest') ?? '';
     return DIGEST.test(digest) ? digest : undefined;
 }
+/**
+ * Why a GET answer is not a verified image manifest (a manifest media type, the shape that type requires, and a
+ * digest header, when there is one, that is the sha256 of the body), or undefined when it is one. Shared by
+ * everything that reads manifests, so that no caller takes a proxy's web page for an image.
+ */
+function manifestProblem(res) {
+    const type = mediaTypeOf(res);
+    if (!MANIFEST_TYPES.has(type))
+        return `its Content-Type ${sanitize(type || 'is missing', 80)} is not a manifest type`;
+    if (res.body.length === 0)
+        return 'the body is empty';
+    const shape = manifestShapeProblem(res.body, type);
+    if (shape)
+        return `the body is not a manifest: ${shape}`;
+    const header = res.headers.get('docker-content-digest');
+    const actual = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
+    if (header !== null && header !== actual)
+        return `its Docker-Content-Digest does not match the body (${actual})`;
+    return undefined;
+}
 /** The Content-Type without parameters, lower-cased. */
 function mediaTypeOf(res) {
     return (res.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
@@ -57289,6 +57309,11 @@ class DistributionClient {
             return undefined;
         if (res.status !== 200)
             throw this.statusError(res, `read the manifest ${repository}@${reference}`);
+        const problem = manifestProblem(res);
+        if (problem) {
+            throw new errors/* ActionError */.lZ(`${this.registry} answered the manifest ${repository}@${reference} with something that is not one: ${problem}. ` +
+                "Check that no proxy or login page answers in the registry's place.");
+        }
         const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() || distribution_mediaTypeOf(res.body);
         const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
         return { body: res.body, mediaType, digest };
@@ -57298,8 +57323,9 @@ class DistributionClient {
         const head = await this.send('HEAD', repository, `/manifests/${tag}`, { Accept: MANIFEST_ACCEPT });
         if (head.status === 404)
             return undefined;
-        const digest = head.status === 200 ? head.headers.get('docker-content-digest') : null;
-        if (digest && /^sha256:[a-f0-9]{64}$/.test(digest))
+        // A HEAD vouches for a digest only with a manifest media type and a sha256 digest; else the body is verified.
+        const digest = headEvidence(head);
+        if (digest)
             return digest;
         return (await this.getManifest(repository, tag))?.digest;
     }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { ActionError } from '../errors.js'
 import { NullLogger, type Logger } from '../log.js'
-import { MANIFEST_ACCEPT } from '../registry/check.js'
+import { headEvidence, MANIFEST_ACCEPT, manifestProblem } from '../registry/check.js'
 import type { RegistryCredentials } from '../registry/docker-config.js'
 import { answerChallenge } from '../registry/challenge.js'
 import {
@@ -58,6 +58,13 @@ export class DistributionClient {
     const res = await this.send('GET', repository, `/manifests/${reference}`, { Accept: MANIFEST_ACCEPT })
     if (res.status === 404) return undefined
     if (res.status !== 200) throw this.statusError(res, `read the manifest ${repository}@${reference}`)
+    const problem = manifestProblem(res)
+    if (problem) {
+      throw new ActionError(
+        `${this.registry} answered the manifest ${repository}@${reference} with something that is not one: ${problem}. ` +
+          "Check that no proxy or login page answers in the registry's place.",
+      )
+    }
     const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() || mediaTypeOf(res.body)
     const digest = `sha256:${createHash('sha256').update(res.body).digest('hex')}`
     return { body: res.body, mediaType, digest }
@@ -67,8 +74,9 @@ export class DistributionClient {
   async tagDigest(repository: string, tag: string): Promise<string | undefined> {
     const head = await this.send('HEAD', repository, `/manifests/${tag}`, { Accept: MANIFEST_ACCEPT })
     if (head.status === 404) return undefined
-    const digest = head.status === 200 ? head.headers.get('docker-content-digest') : null
-    if (digest && /^sha256:[a-f0-9]{64}$/.test(digest)) return digest
+    // A HEAD vouches for a digest only with a manifest media type and a sha256 digest; else the body is verified.
+    const digest = headEvidence(head)
+    if (digest) return digest
     return (await this.getManifest(repository, tag))?.digest
   }
 

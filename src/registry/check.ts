@@ -407,10 +407,29 @@ class CheckSession {
  * The digest a HEAD answer vouches for, or undefined when it does not: it must be a 200 with one of the manifest
  * types asked for and a sha256 digest header. A HEAD has no body to check, so both headers are required.
  */
-function headEvidence(res: RegistryResponse): string | undefined {
+export function headEvidence(res: RegistryResponse): string | undefined {
   if (res.status !== 200 || !MANIFEST_TYPES.has(mediaTypeOf(res))) return undefined
   const digest = res.headers.get('docker-content-digest') ?? ''
   return DIGEST.test(digest) ? digest : undefined
+}
+
+/**
+ * Why a GET answer is not a verified image manifest (a manifest media type, the shape that type requires, and a
+ * digest header, when there is one, that is the sha256 of the body), or undefined when it is one. Shared by
+ * everything that reads manifests, so that no caller takes a proxy's web page for an image.
+ */
+export function manifestProblem(res: RegistryResponse): string | undefined {
+  const type = mediaTypeOf(res)
+  if (!MANIFEST_TYPES.has(type))
+    return `its Content-Type ${sanitize(type || 'is missing', 80)} is not a manifest type`
+  if (res.body.length === 0) return 'the body is empty'
+  const shape = manifestShapeProblem(res.body, type)
+  if (shape) return `the body is not a manifest: ${shape}`
+  const header = res.headers.get('docker-content-digest')
+  const actual = `sha256:${createHash('sha256').update(res.body).digest('hex')}`
+  if (header !== null && header !== actual)
+    return `its Docker-Content-Digest does not match the body (${actual})`
+  return undefined
 }
 
 /** The Content-Type without parameters, lower-cased. */
