@@ -43456,6 +43456,13 @@ function pathlibPosix(p) {
 function compareCodePoints(a, b) {
     return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
+/** `sorted(strings)` in code point order, each string encoded once (not once per comparison). */
+function sortedByCodePoint(strings) {
+    return strings
+        .map((s) => ({ s, key: Buffer.from(s, 'utf8') }))
+        .sort((a, b) => Buffer.compare(a.key, b.key))
+        .map((e) => e.s);
+}
 /** Resolves a Python path string against the working directory, for file system calls. */
 function onDisk(p, cwd) {
     return external_node_path_default().resolve(cwd, p);
@@ -43471,33 +43478,37 @@ async function* pyWalk(top, cwd) {
         return;
     yield { root: top, ...listed };
     for (const name of listed.dirs) {
-        const child = pyJoin(top, name);
-        if (!(await isSymlink(onDisk(child, cwd))))
-            yield* pyWalk(child, cwd);
+        // `if followlinks or not islink(new_path)`: the listing already says which names are links.
+        if (!listed.links.has(name))
+            yield* pyWalk(pyJoin(top, name), cwd);
     }
 }
 async function listDir(top, cwd) {
     const dirs = [];
     const files = [];
     const links = new Set();
+    const regular = new Set();
     let dir;
     try {
         // opendir (not readdir, which sorts) keeps the file system's own order, as os.scandir does.
-        dir = await (0,promises_.opendir)(onDisk(top, cwd), { encoding: 'buffer' });
+        dir = await (0,promises_.opendir)(onDisk(top, cwd), { encoding: 'buffer', bufferSize: 256 });
     }
     catch {
         return undefined;
     }
+    const here = onDisk(top, cwd);
     for await (const entry of dir) {
         const name = decodeName(entry.name, top);
-        const full = external_node_path_default().join(onDisk(top, cwd), name);
         // DirEntry.is_dir() follows symlinks and counts errors as "not a directory".
-        const isDir = entry.isDirectory() || ((entry.isSymbolicLink() || unknownType(entry)) && (await isDirectory(full)));
+        const isDir = entry.isDirectory() ||
+            ((entry.isSymbolicLink() || unknownType(entry)) && (await isDirectory(external_node_path_default().join(here, name))));
         (isDir ? dirs : files).push(name);
         if (entry.isSymbolicLink())
             links.add(name);
+        else if (entry.isFile())
+            regular.add(name);
     }
-    return { dirs, files, links };
+    return { dirs, files, links, regular };
 }
 /** Some file systems report no entry type; os.scandir then falls back to stat, and so does this. */
 function unknownType(e) {
@@ -43523,14 +43534,6 @@ function decodeName(raw, dir) {
 async function isDirectory(full) {
     try {
         return (await (0,promises_.stat)(full)).isDirectory();
-    }
-    catch {
-        return false;
-    }
-}
-async function isSymlink(full) {
-    try {
-        return (await (0,promises_.lstat)(full)).isSymbolicLink();
     }
     catch {
         return false;
@@ -43694,7 +43697,7 @@ function escapeMessage(e, fence, hint) {
         case 'dangling':
             return `${what} is a symbolic link to ${target}, which does not exist, so the folder cannot be copied (flytekit's copy fails on it too); remove the link or create its target`;
         case 'outside':
-            return `${what} ${leadsTo(e, target)} the working directory ${plainPath(fence.cwd)}; only files inside it can go into the image${hint}`;
+            return `${what} ${leadsTo(e, target)} the working directory ${plainPath(fence.cwd)}; only files inside it can go into the image${hint || ': remove the link, or put a copy of what it points to inside the working directory'}`;
     }
 }
 /** How the path gets outside: as written, through a link, or by resolving `..`. */
@@ -44061,11 +44064,6 @@ function epochTime(seconds) {
 ;// CONCATENATED MODULE: ./src/tag/file-hash.ts
 
 
-/** `_filehash_update`: the file's content (symlinks followed). */
-async function fileHashUpdate(full, hasher) {
-    for await (const chunk of (0,external_node_fs_.createReadStream)(full))
-        hasher.update(chunk);
-}
 /** `_pathhash_update`: `"".join(path.split(os.sep))`, UTF-8 encoded. */
 function pathHashUpdate(relpath, hasher) {
     hasher.update(relpath.replaceAll('/', ''), 'utf8');
@@ -44086,8 +44084,125 @@ async function classify(full) {
     if (st.isSocket())
         return 'socket';
     if (st.isFIFO())
-        throw new Error(`'${full}' is a named pipe; it cannot be hashed`);
+        throw namedPipe(full);
     return 'file';
+}
+function namedPipe(full) {
+    return new Error(`'${full}' is a named pipe; it cannot be hashed`);
+}
+/** `_filehash_update`: the file's content (symlinks followed). */
+async function fileHashUpdate(full, hasher) {
+    await hashFilesInOrder([{ full, relpath: undefined }], hasher, { skipMissing: false });
+}
+/** Files up to this size are read whole; larger ones are streamed in chunks of this size at their turn. */
+const WHOLE_FILE_LIMIT = 1024 * 1024;
+/** Files read ahead of the one being hashed: at most this many small files (≤ 1 MiB each) are held at once. */
+const READ_AHEAD = 32;
+/**
+ * Feeds `hasher` each file's bytes and then its relpath, in the order given, as flytekit's loops do. With
+ * `skipMissing`, a file that classify calls missing or a socket is skipped (bytes and path), as compute_digest
+ * skips it; without, every file must be readable. A named pipe is refused (classify's error) either way.
+ * Returns the files hashed.
+ */
+async function hashFilesInOrder(files, hasher, opts) {
+    const pending = [];
+    const start = (i) => {
+        const file = files[i];
+        if (file !== undefined)
+            pending[i] = readAhead(file.full, opts.skipMissing);
+    };
+    for (let i = 0; i < READ_AHEAD; i++)
+        start(i);
+    const hashed = [];
+    try {
+        for (const [i, file] of files.entries()) {
+            const got = await pending[i];
+            delete pending[i];
+            start(i + READ_AHEAD);
+            if (got === undefined)
+                continue;
+            if ('bytes' in got)
+                hasher.update(got.bytes);
+            else
+                await streamInto(got.handle, hasher);
+            if (file.relpath !== undefined)
+                pathHashUpdate(file.relpath, hasher);
+            hashed.push(file);
+        }
+    }
+    finally {
+        // On an error, close what was opened ahead (and let its rejection, if any, go unreported: one error is thrown).
+        for (const p of pending)
+            if (p !== undefined)
+                void p.then((got) => (got !== undefined && 'handle' in got ? got.handle.close() : undefined), () => undefined);
+    }
+    return hashed;
+}
+/**
+ * Opens and reads one file. O_NONBLOCK so that opening a named pipe returns at once (fstat then names it)
+ * instead of waiting for a writer; it changes nothing for regular files. An open that fails is judged as
+ * classify judges the path, so that skipping stays exactly flytekit's: missing or a socket is skipped, anything
+ * else (a file it cannot read) is the open's own error.
+ */
+async function readAhead(full, skipMissing) {
+    let handle;
+    try {
+        handle = await (0,promises_.open)(full, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK);
+    }
+    catch (error) {
+        if (skipMissing && (await classify(full)) !== 'file')
+            return undefined;
+        throw error;
+    }
+    let keep = false;
+    try {
+        const st = await handle.stat();
+        if (st.isFIFO())
+            throw namedPipe(full);
+        if (st.isFile() && st.size > WHOLE_FILE_LIMIT) {
+            keep = true;
+            return { handle };
+        }
+        return { bytes: await readWhole(handle, st.size) };
+    }
+    finally {
+        if (!keep)
+            await handle.close();
+    }
+}
+/**
+ * The whole of a small file: one read of its size plus one byte (a short read is the end of a regular file),
+ * and only if it has grown since fstat, further reads to the end. (FileHandle.readFile would fstat again and
+ * read once more to find the end: two more system calls per file.)
+ */
+async function readWhole(handle, size) {
+    const first = Buffer.allocUnsafe(size + 1);
+    const { bytesRead } = await handle.read(first, 0, first.length, null);
+    if (bytesRead <= size)
+        return first.subarray(0, bytesRead);
+    const parts = [first];
+    for (;;) {
+        const chunk = Buffer.allocUnsafe(WHOLE_FILE_LIMIT);
+        const more = await handle.read(chunk, 0, chunk.length, null);
+        if (more.bytesRead === 0)
+            return Buffer.concat(parts);
+        parts.push(chunk.subarray(0, more.bytesRead));
+    }
+}
+async function streamInto(handle, hasher) {
+    // hash.update consumes the bytes at once, so one buffer serves every chunk.
+    const chunk = Buffer.allocUnsafe(WHOLE_FILE_LIMIT);
+    try {
+        for (;;) {
+            const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+            if (bytesRead === 0)
+                return;
+            hasher.update(chunk.subarray(0, bytesRead));
+        }
+    }
+    finally {
+        await handle.close();
+    }
 }
 
 // EXTERNAL MODULE: external "node:child_process"
@@ -44239,10 +44354,18 @@ async function sourceRootIgnores(root, cwd) {
         new StandardIgnore(),
     ];
     return {
-        async isIgnored(p) {
-            const rel = pyIsAbs(p) ? pyRelpath(p, root, cwd) : p;
+        async isIgnored(p, opts) {
+            if (!pyIsAbs(p)) {
+                // A relative path is tested as it is, and GitIgnore stats `root/path`, which is not the walked file:
+                // what the caller knows about the file says nothing about that path.
+                for (const ignore of ignores)
+                    if (await ignore.isIgnored(p))
+                        return true;
+                return false;
+            }
+            const rel = pyRelpath(p, root, cwd);
             for (const ignore of ignores)
-                if (await ignore.isIgnored(rel))
+                if (await ignore.isIgnored(rel, opts))
                     return true;
             return false;
         },
@@ -44265,17 +44388,22 @@ class GitIgnore {
         this.dirs = dirs;
     }
     static async create(root, cwd) {
-        const files = await gitLsIgnored(root, cwd, []);
-        const dirs = await gitLsIgnored(root, cwd, ['--directory']);
+        // Once per root, both listings at once (flytekit runs them one after the other; the output is the same).
+        const [files, dirs] = await Promise.all([
+            gitLsIgnored(root, cwd, []),
+            gitLsIgnored(root, cwd, ['--directory']),
+        ]);
         return new GitIgnore(root, cwd, files, dirs);
     }
-    async isIgnored(p) {
+    async isIgnored(p, opts) {
         if (this.files.size === 0)
             return false;
         const posix = pathlibPosix(p);
         if (this.files.has(posix))
             return true;
         // flytekit also checks `os.path.isdir(os.path.join(root, path))` against the `--directory` listing.
+        if (opts?.notDir === true)
+            return false;
         if (this.dirs.size > 0 && (await isDir(onDisk(pyJoin(this.root, p), this.cwd))))
             return this.dirs.has(`${posix}/`);
         return false;
@@ -44393,15 +44521,19 @@ async function lsFilesAll(root, cwd) {
     const fence = await fenceAround(cwd);
     await refuseEscapingRoot(root, fence);
     const ignore = await sourceRootIgnores(root, cwd);
-    const files = await listAllFiles(root, cwd, ignore, fence);
     // `all_files.sort()`: the full path strings, in code point order.
-    files.sort(compareCodePoints);
+    const files = sortedByCodePoint(await listAllFiles(root, cwd, ignore, fence));
+    // Read ahead several at once, hashed in that order. Every listed file was found to be a file, so one that
+    // cannot be read now is an error, not a skip.
     const hasher = (0,external_node_crypto_.createHash)('md5');
-    for (const file of files) {
-        await fileHashUpdate(onDisk(file, cwd), hasher);
-        pathHashUpdate(pyRelpath(file, root, cwd), hasher);
-    }
+    const base = onDisk(root, cwd);
+    await hashFilesInOrder(files.map((file) => ({ full: onDisk(file, cwd), relpath: relativeTo(base, file, cwd) })), hasher, { skipMissing: false });
     return { files, digest: hasher.digest('hex') };
+}
+/** `os.path.relpath(file, root)` for a walked file, which lies under the root (`base` is the root on disk). */
+function relativeTo(base, file, cwd) {
+    const full = onDisk(file, cwd);
+    return full.startsWith(`${base}/`) ? full.slice(base.length + 1) : pyRelpath(file, base, cwd);
 }
 /** source_root itself (or a folder on its way) must not lead outside the working directory. */
 async function refuseEscapingRoot(root, fence) {
@@ -44420,17 +44552,19 @@ async function listAllFiles(root, cwd, ignore, fence) {
         step.dirs.splice(0, step.dirs.length, ...kept);
         for (const name of step.files) {
             const file = pyJoin(step.root, name);
+            // A walked file name is no directory (os.walk put it among the files), so the ignore rules need not stat it.
             if (step.links.has(name)) {
                 const escape = await linkEscape(file, cwd, inside);
                 if (escape !== undefined) {
-                    if (!(await ignore.isIgnored(file)))
+                    if (!(await ignore.isIgnored(file, { notDir: true })))
                         escapes.push(escape);
                     continue;
                 }
             }
-            if ((await classify(onDisk(file, cwd))) !== 'file')
+            // A regular file as listed needs no stat: only links and the rest (sockets, pipes, unknown) are classified.
+            if (!step.regular.has(name) && (await classify(onDisk(file, cwd))) !== 'file')
                 continue;
-            if (await ignore.isIgnored(file))
+            if (await ignore.isIgnored(file, { notDir: true }))
                 continue;
             all.push(file);
         }
@@ -45692,6 +45826,8 @@ function assetPath(url) {
 
 
 
+
+
 /**
  * Runs the static reader (reader.py, beside this file in the bundle) with the Python that will run
  * `pyflyte register`: it parses the project's Python files with Python's own `ast` and evaluates their
@@ -45700,11 +45836,12 @@ function assetPath(url) {
  */
 const READER = assetPath(__nccwpck_require__.ab + "reader.py");
 async function runReader(run) {
-    const request = JSON.stringify({ entries: run.entries, cwd: run.cwd });
+    // A file, not stdin: an interpreter that exits at once (`python: /bin/false`) would make a stdin write fail.
+    const requestFile = external_node_path_default().join(run.workDir, 'python-reader-request.json');
+    await (0,promises_.writeFile)(requestFile, JSON.stringify({ entries: run.entries, cwd: run.cwd }));
     let result;
     try {
-        result = await (run.exec ?? src_exec/* exec */.m0)(run.python, ['-I', '-B', READER], {
-            stdin: Buffer.from(request),
+        result = await (run.exec ?? src_exec/* exec */.m0)(run.python, ['-I', '-B', READER, requestFile], {
             // The step's environment, which the register step shares (os.environ reads come from it).
             env: { PYTHONDONTWRITEBYTECODE: '1' },
             cwd: run.cwd,
@@ -45719,8 +45856,9 @@ async function runReader(run) {
         throw err;
     }
     if (result.exitCode !== 0) {
-        throw new errors/* ActionError */.lZ(`Reading the Python files with '${run.python}' failed (exit ${result.exitCode}): ` +
-            `${result.stderr.trim().split('\n').slice(-5).join('\n')}\nThe reader needs Python 3.8 or newer.`);
+        throw new errors/* ActionError */.lZ(`Input 'python': reading the Python files with '${run.python}' failed (exit ${result.exitCode}): ` +
+            `${result.stderr.trim().split('\n').slice(-5).join('\n') || '(no output)'}\n` +
+            'It must be Python 3.8 or newer: add actions/setup-python before this step, or set python to such an interpreter.');
     }
     try {
         return JSON.parse(result.stdout);
@@ -45793,6 +45931,8 @@ function encode_floatRepr(n) {
 
 
 
+
+
 /**
  * The self-check: when the Python that will run `pyflyte register` can import flytekit, every image name is
  * computed again by flytekit itself, from the same evaluated fields, and any difference fails the step before
@@ -45813,8 +45953,9 @@ async function selfCheck(plan, opts) {
     let result;
     try {
         // Not isolated: flytekit comes from the interpreter's site-packages or PYTHONPATH, as register's would.
-        result = await (opts.exec ?? src_exec/* exec */.m0)(opts.python, ['-B', SCRIPT], {
-            stdin: Buffer.from(request),
+        const requestFile = external_node_path_default().join(opts.workDir, 'self-check-request.json');
+        await (0,promises_.writeFile)(requestFile, request);
+        result = await (opts.exec ?? src_exec/* exec */.m0)(opts.python, ['-B', SCRIPT, requestFile], {
             // The step's environment, which the register step shares (os.environ reads come from it).
             env: { PYTHONDONTWRITEBYTECODE: '1' },
             cwd: opts.cwd,
@@ -46817,7 +46958,7 @@ async function expandLine(line, ctx) {
             throw new LineError(`'${line}' is neither a file nor a folder`);
         const files = await walkFolder(target, ctx);
         if (files.length === 0)
-            throw new LineError(`folder '${line}' has no Python files`);
+            throw new LineError(`folder '${line}' has no Python files; name the folder that holds your workflows' .py files, or list the spec files themselves`);
         return files;
     }
     return expandGlob(line, ctx);
@@ -46882,7 +47023,7 @@ async function expandGlob(line, ctx) {
     for (const m of matches)
         checkInside(line, m, ctx.root, ctx);
     if (matches.length === 0)
-        throw new LineError(`no file matches '${line}' (relative to ${ctx.cwd})`);
+        throw new LineError(`no file matches '${line}' (relative to ${ctx.cwd}); check the pattern and that the files are checked out`);
     return sortedFound(matches, ctx);
 }
 async function sortedFound(files, ctx) {
@@ -47149,7 +47290,18 @@ const requirementsRule = (ctx) => {
     if (req === '')
         return []; // falsy: flytekit ignores it
     const full = external_node_path_default().resolve(ctx.cwd, req);
-    if (!(0,external_node_fs_.existsSync)(full) || !(0,external_node_fs_.statSync)(full).isFile()) {
+    if ((0,external_node_fs_.existsSync)(full) && (0,external_node_fs_.statSync)(full).isDirectory()) {
+        return [
+            {
+                path: ['requirements'],
+                message: `'${req}' is a folder; point requirements at a file in it (requirements.txt, uv.lock, poetry.lock or pyproject.toml)`,
+            },
+        ];
+    }
+    if (!(0,external_node_fs_.existsSync)(full)) {
+        // A link that resolves nowhere (a loop, a target outside) is reported with its target by the tag's check.
+        if (isLink(full))
+            return [];
         return [
             {
                 path: ['requirements'],
@@ -47189,8 +47341,15 @@ const copyRule = (ctx) => {
                 },
             ];
         }
-        if (!(0,external_node_fs_.existsSync)(external_node_path_default().resolve(ctx.cwd, p))) {
-            return [{ path: ['copy', i], message: `'${p}' does not exist (relative to ${ctx.cwd})` }];
+        const full = external_node_path_default().resolve(ctx.cwd, p);
+        // A link that resolves nowhere (a loop, a missing target) is reported with its target by the tag's check.
+        if (!(0,external_node_fs_.existsSync)(full) && !isLink(full)) {
+            return [
+                {
+                    path: ['copy', i],
+                    message: `'${p}' does not exist (relative to ${ctx.cwd}); commit it, or fix or remove the entry`,
+                },
+            ];
         }
         return [];
     });
@@ -47210,12 +47369,23 @@ const sourceRootRule = (ctx) => {
     const issues = [];
     if (root !== undefined) {
         const full = external_node_path_default().resolve(ctx.cwd, root);
-        if (!(0,external_node_fs_.existsSync)(full) || !(0,external_node_fs_.statSync)(full).isDirectory()) {
-            issues.push({ path: ['source_root'], message: `folder '${root}' not found (relative to ${ctx.cwd})` });
+        if ((0,external_node_fs_.existsSync)(full) && !(0,external_node_fs_.statSync)(full).isDirectory()) {
+            issues.push({
+                path: ['source_root'],
+                message: `'${root}' is a file; source_root is the folder whose files are copied: name its folder (e.g. '.')`,
+            });
+        }
+        else if (!(0,external_node_fs_.existsSync)(full) && !isLink(full)) {
+            issues.push({
+                path: ['source_root'],
+                message: `folder '${root}' not found (relative to ${ctx.cwd}); commit it or fix the path`,
+            });
         }
         if (modeName === undefined || (mode instanceof pyvalues_values/* PyEnum */.zq && modeName === 'LOADED_MODULES')) {
             issues.push({
                 path: ['source_copy_mode'],
+                // When the mode is not written, the line shown is source_root's.
+                ...(modeName === undefined ? { at: ['source_root'] } : {}),
                 message: `${modeName === undefined ? 'with source_root set, flytekit defaults to LOADED_MODULES, which' : 'LOADED_MODULES'} hashes the modules a Python process imported and cannot be reproduced outside it; set source_copy_mode: ALL (copy every file that is not ignored) or NO_COPY`,
             });
         }
@@ -47573,6 +47743,15 @@ const RULES = [
 ];
 function runRules(ctx) {
     return RULES.flatMap((rule) => rule(ctx));
+}
+/** Whether `full` is a symbolic link itself (whatever it points at, if anything). */
+function isLink(full) {
+    try {
+        return (0,external_node_fs_.lstatSync)(full).isSymbolicLink();
+    }
+    catch {
+        return false;
+    }
 }
 
 ;// CONCATENATED MODULE: ../../work/main/node_modules/valibot/dist/index.mjs
@@ -55164,10 +55343,10 @@ function unwrap(schema) {
  * default builder) refuses is refused here: fields flytekit never type-checks (python_version, cuda, pip_index…)
  * accept any scalar, because whatever YAML produced is what flytekit hashes.
  */
-const listOfStrings = (field) => array(string(`${field} must be a list of strings: quote items that YAML reads as numbers or booleans`), `${field} must be a list of strings (one '- item' per line in YAML)`);
-const scalar = (field) => union([string(), bigint(), number(), dist_boolean()], `${field} must be a single value, not a list or mapping`);
+const listOfStrings = (field) => array(string(`${field} must be a list of strings: quote items that YAML reads as numbers or booleans`), `${field} must be a list of strings: write ["a", "b"] (in YAML, one '- item' per line)`);
+const scalar = (field) => union([string(), bigint(), number(), dist_boolean()], `${field} must be a single value, not a list or mapping: write one value, e.g. "3.11"`);
 const mapping = (field) => instance(pyvalues_values/* PyDict */.KL, `${field} must be a mapping of KEY: value pairs`);
-const schema_str = (field, hint = '') => string(`${field} must be a string${hint}`);
+const schema_str = (field, hint = '') => string(`${field} must be a string${hint}; quote the value (YAML reads unquoted numbers and true/false as such)`);
 const FIELD_DOCS = {
     name: {
         description: 'Image repository name (lower-cased, as flytekit does). Default "flytekit".',
@@ -55231,7 +55410,7 @@ const specSchema = strictObject({
     apt_packages: dist_optional(nullable(listOfStrings('apt_packages'))),
     cuda: dist_optional(nullable(scalar('cuda'))),
     cudnn: dist_optional(nullable(scalar('cudnn'))),
-    base_image: dist_optional(nullable(union([string(), mapping('base_image')], 'base_image must be an image name or a nested ImageSpec mapping'))),
+    base_image: dist_optional(nullable(union([string(), mapping('base_image')], 'base_image must be an image name or a nested ImageSpec mapping: write an image such as python:3.11-slim, or the fields of a base ImageSpec'))),
     platform: dist_optional(nullable(schema_str('platform', ' such as linux/amd64'))),
     pip_index: dist_optional(nullable(scalar('pip_index'))),
     pip_extra_index_url: dist_optional(nullable(listOfStrings('pip_extra_index_url'))),
@@ -55664,11 +55843,22 @@ function childTokens(token) {
 function throwSyntaxErrors(doc, source, lines) {
     if (doc.errors.length === 0)
         return;
-    const issues = doc.errors.map((e) => ({
-        path: 'spec',
-        location: `${source}:${lines.linePos(e.pos[0]).line}`,
-        message: `YAML syntax error: ${e.message}`,
-    }));
+    // The parser often reports one mistake several times over (once per token it could not place): keep the first
+    // per line, and say how to fix what is typically wrong.
+    const seen = new Set();
+    const issues = [];
+    for (const e of doc.errors) {
+        const line = lines.linePos(e.pos[0]).line;
+        if (seen.has(line))
+            continue;
+        seen.add(line);
+        issues.push({
+            path: 'spec',
+            location: `${source}:${line}`,
+            message: `YAML syntax error: ${e.message.split('\n')[0]}; check the indentation of this line and the one before ` +
+                '(items of a list at one indentation, each key followed by a colon and a space), and that quotes and brackets close',
+        });
+    }
     throw new errors/* SpecError */.G8(issues);
 }
 /**
@@ -55724,7 +55914,7 @@ function compose(ast, ctx, path, level) {
     if ((0,yaml_dist/* isAlias */.Vj)(ast)) {
         const target = ctx.anchors.get(ast.source);
         if (!target)
-            yaml11_fail(ctx, line, path, `the alias *${ast.source} has no anchor &${ast.source} before it`);
+            yaml11_fail(ctx, line, path, `the alias *${ast.source} has no anchor &${ast.source} before it; define &${ast.source} on the value it should repeat, above this line, or write the value out`);
         countAlias(ctx, ast.source, target, { line, path, level });
         return { node: target, line };
     }
@@ -56200,7 +56390,7 @@ function checkLevel(fields, prefix, locate, cwd, out) {
     for (const issue of runRules({ fields: clean, cwd })) {
         const full = {
             path: resolve_formatPath([...prefix, ...issue.path]),
-            location: where(issue.path),
+            location: where(issue.path) ?? (issue.at ? where(issue.at) : undefined),
             message: issue.message,
         };
         if (issue.severity === 'warning')
@@ -56342,7 +56532,12 @@ function locateIn(spec, path, byId) {
 function refusal(e) {
     const location = `${e.file}:${e.line}:${e.col}`;
     if (e.syntax) {
-        return { path: '', location, message: `${e.message}${e.source ? `: ${e.source.trim()}` : ''}` };
+        return {
+            path: '',
+            location,
+            message: `${e.message}${e.source ? `: ${e.source.trim()}` : ''}; fix the Python there ` +
+                `(python3 -m py_compile ${e.file} shows the same error): register would fail to import it too`,
+        };
     }
     return {
         path: '',
@@ -56363,7 +56558,9 @@ function readSources(opts) {
     const hasPython = opts.files.some((f) => f.kind === 'python');
     if (hasPython && Object.keys(opts.inline).length > 0)
         out.errors.push(inlineWithPython(opts.inline));
-    for (const file of yaml.length > 0 || hasPython ? yaml : [''])
+    // No spec line at all: the inline inputs are the spec ('' reads them alone, or says that nothing was given).
+    const inlineOnly = yaml.length === 0 && !hasPython && !opts.specLines;
+    for (const file of inlineOnly ? [''] : yaml)
         readYaml(file, opts, out);
     if (opts.python)
         readPython(opts.python, opts, out);
@@ -56763,13 +56960,17 @@ function formatStr(value, specChars) {
 
 async function copyDigest(paths, cwd) {
     await refuseEscapingCopies(paths, cwd);
-    const hasher = (0,external_node_crypto_.createHash)('md5');
+    const files = [];
     for (const src of paths) {
         if (await copy_digest_isDir(onDisk(src, cwd)))
-            await digestDir(src, cwd, hasher);
+            files.push(...(await dirFiles(src, cwd)));
         else
-            await digestFile(src, pyBasename(src), cwd, hasher);
+            files.push({ full: onDisk(src, cwd), relpath: pyBasename(src) });
     }
+    // One walk lists the files in hash order; then they are read ahead several at once and hashed in that order.
+    // Missing files (a dangling link) and sockets are skipped as compute_digest skips them.
+    const hasher = (0,external_node_crypto_.createHash)('md5');
+    await hashFilesInOrder(files, hasher, { skipMissing: true });
     return hasher.digest('hex');
 }
 /** Every entry's escapes, all reported together. */
@@ -56782,21 +56983,20 @@ async function refuseEscapingCopies(paths, cwd) {
     if (issues.length > 0)
         throw new errors/* SpecError */.G8(issues);
 }
-async function digestDir(source, cwd, hasher) {
+async function dirFiles(source, cwd) {
     // Subdirectories are visited in the order the file system lists them, as os.walk does; only the file
     // names within each directory are sorted.
+    const files = [];
     for await (const step of pyWalk(source, cwd)) {
-        for (const name of [...step.files].sort(compareCodePoints)) {
-            const file = pyJoin(step.root, name);
-            await digestFile(file, pyRelpath(file, source, cwd), cwd, hasher);
+        const rel = step.root === source ? '' : pyRelpath(step.root, source, cwd);
+        const here = onDisk(step.root, cwd);
+        for (const name of sortedByCodePoint(step.files)) {
+            // `os.path.relpath(os.path.join(root, fname), source)`; the walked root is `source` or below it.
+            const relpath = rel === '' ? name : `${rel}/${name}`;
+            files.push({ full: `${here}/${name}`, relpath });
         }
     }
-}
-async function digestFile(file, relpath, cwd, hasher) {
-    if ((await classify(onDisk(file, cwd))) !== 'file')
-        return;
-    await fileHashUpdate(onDisk(file, cwd), hasher);
-    pathHashUpdate(relpath, hasher);
+    return files;
 }
 /** `os.path.isdir` (follows symlinks). */
 async function copy_digest_isDir(full) {
@@ -58505,14 +58705,17 @@ async function main_run(edges = {}) {
         const ctx = readRunContext();
         const preview = previewContext(inputs, ctx.eventName, ctx.eventPath);
         const session = new DockerSession(ctx.runnerTemp, logger);
-        const cwd = external_node_path_default().resolve(ctx.workspace, inputs.workingDirectory);
+        const cwd = await workingDirectory(ctx.workspace, inputs.workingDirectory);
         const settings = buildSettings(inputs, ctx, logger);
-        const plan = await logger.group('Read the ImageSpecs and compute flytekit tags', () => readPlan(inputs, settings.flytekitRequirement, cwd, logger, edges.exec));
+        await (0,promises_.mkdir)(ctx.runnerTemp, { recursive: true });
+        const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(ctx.runnerTemp, 'imagespec-'));
+        const plan = await logger.group('Read the ImageSpecs and compute flytekit tags', () => readPlan(inputs, settings.flytekitRequirement, { cwd, workDir }, logger, edges.exec));
         if (inputs.selfCheck !== 'false') {
             await logger.group('Compare the tags with flytekit', () => selfCheck(plan, {
                 mode: inputs.selfCheck === 'true' ? 'true' : 'auto',
                 python: inputs.python,
                 cwd,
+                workDir,
                 logger,
                 ...(edges.exec ? { exec: edges.exec } : {}),
             }));
@@ -58525,8 +58728,6 @@ async function main_run(edges = {}) {
             const specs = plan.sources.map((s) => s.spec);
             return await cleanup(specs, inputs, preview, connect, session, logger);
         }
-        await (0,promises_.mkdir)(ctx.runnerTemp, { recursive: true });
-        const workDir = await (0,promises_.mkdtemp)(external_node_path_default().join(ctx.runnerTemp, 'imagespec-'));
         const outcomes = inputs.dryRun
             ? await dryRunGraph(plan.nodes, { settings, cwd, workDir, logger })
             : await runGraph(plan.nodes, {
@@ -58552,7 +58753,20 @@ async function main_run(edges = {}) {
         lib_core/* setFailed */.C1(`imagespec-action failed: ${(0,errors/* errorMessage */.gJ)(err)}`);
     }
 }
-async function readPlan(inputs, flytekitRequirement, cwd, logger, exec) {
+/** The working directory, which must be a folder of the workspace: said as the input's problem, not as ENOENT. */
+async function workingDirectory(workspace, input) {
+    const cwd = external_node_path_default().resolve(workspace, input);
+    const found = await (0,promises_.stat)(cwd).catch(() => undefined);
+    if (!found) {
+        throw new errors/* InputError */.dz('working-directory', `'${input}' not found in the workspace (${workspace}); name a folder of the repository, or check out the repository first (actions/checkout)`);
+    }
+    if (!found.isDirectory()) {
+        throw new errors/* InputError */.dz('working-directory', `'${input}' is a file; name the folder you run pyflyte register from (e.g. '.')`);
+    }
+    return cwd;
+}
+async function readPlan(inputs, flytekitRequirement, dirs, logger, exec) {
+    const { cwd, workDir } = dirs;
     const expanded = await expandSpecLines(inputs.specs, cwd);
     const pythonFiles = expanded.files.filter((f) => f.kind === 'python').map((f) => f.path);
     if (pythonFiles.length > 0)
@@ -58561,6 +58775,7 @@ async function readPlan(inputs, flytekitRequirement, cwd, logger, exec) {
         ? await runReader({
             python: inputs.python,
             cwd,
+            workDir,
             entries: pythonFiles,
             logger,
             ...(exec ? { exec } : {}),
@@ -58568,6 +58783,7 @@ async function readPlan(inputs, flytekitRequirement, cwd, logger, exec) {
         : undefined;
     const plan = await planImages({
         files: expanded.files,
+        specLines: inputs.specs.length,
         issues: expanded.errors.map((e) => ({ path: 'spec', location: `input 'spec'`, message: e.message })),
         ...(python ? { python } : {}),
         buildUnion: inputs.buildUnionSpecs,

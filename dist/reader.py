@@ -1042,7 +1042,7 @@ class Reader:
             fields[name] = value
         for name, value in kwargs.items():
             if name not in FIELDS:
-                raise Refusal(Unknown(f"ImageSpec has no field '{name}' (TypeError)", node, module))
+                raise Refusal(Unknown(f"ImageSpec has no field '{name}' (TypeError){did_you_mean(name)}", node, module))
             if name in fields:
                 raise Refusal(Unknown(f"ImageSpec got '{name}' twice (TypeError)", node, module))
             fields[name] = value
@@ -1379,6 +1379,14 @@ def char_column(source, lineno, col):
     return len(line.encode("utf-8")[: col - 1].decode("utf-8", errors="replace")) + 1
 
 
+def did_you_mean(name):
+    """`; did you mean packages?` for a misspelt field name, or nothing."""
+    import difflib
+
+    close = difflib.get_close_matches(name, FIELDS, n=1)
+    return f"; did you mean {close[0]}?" if close else "; the fields are " + ", ".join(FIELDS)
+
+
 def argument_lines(call):
     """The line of each field's value in an ImageSpec(...) call (a ** mapping's fields: the line of the mapping)."""
     lines = {}
@@ -1451,7 +1459,13 @@ def encode(value):
 
 
 def main():
-    request = json.load(sys.stdin)
+    # The request comes as a file named on the command line (a process that exits before reading its stdin would
+    # make the caller's write fail), or on stdin.
+    if len(sys.argv) > 1:
+        with open(sys.argv[1], encoding="utf-8") as f:
+            request = json.load(f)
+    else:
+        request = json.load(sys.stdin)
     reader = Reader(request.get("cwd") or os.getcwd())
     for entry in request["entries"]:
         reader.add_entry(entry)

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { mkdir, mkdtemp } from 'node:fs/promises'
+import { mkdir, mkdtemp, stat } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { actionsLogger } from './actions-logger.js'
@@ -9,7 +9,7 @@ import type { ImageOutcome } from './build/outcome.js'
 import { dryRunGraph, runGraph } from './build/run-graph.js'
 import { buildSettings } from './build/settings.js'
 import { DockerSession } from './docker/session.js'
-import { errorMessage } from './errors.js'
+import { errorMessage, InputError } from './errors.js'
 import { readRunContext, type RunContext } from './github.js'
 import { getInputs, type ActionInputs } from './inputs.js'
 import type { Logger } from './log.js'
@@ -48,10 +48,12 @@ export async function run(edges: Edges = {}): Promise<void> {
     const ctx = readRunContext()
     const preview = previewContext(inputs, ctx.eventName, ctx.eventPath)
     const session = new DockerSession(ctx.runnerTemp, logger)
-    const cwd = path.resolve(ctx.workspace, inputs.workingDirectory)
+    const cwd = await workingDirectory(ctx.workspace, inputs.workingDirectory)
     const settings = buildSettings(inputs, ctx, logger)
+    await mkdir(ctx.runnerTemp, { recursive: true })
+    const workDir = await mkdtemp(path.join(ctx.runnerTemp, 'imagespec-'))
     const plan = await logger.group('Read the ImageSpecs and compute flytekit tags', () =>
-      readPlan(inputs, settings.flytekitRequirement, cwd, logger, edges.exec),
+      readPlan(inputs, settings.flytekitRequirement, { cwd, workDir }, logger, edges.exec),
     )
     if (inputs.selfCheck !== 'false') {
       await logger.group('Compare the tags with flytekit', () =>
@@ -59,6 +61,7 @@ export async function run(edges: Edges = {}): Promise<void> {
           mode: inputs.selfCheck === 'true' ? 'true' : 'auto',
           python: inputs.python,
           cwd,
+          workDir,
           logger,
           ...(edges.exec ? { exec: edges.exec } : {}),
         }),
@@ -71,8 +74,6 @@ export async function run(edges: Edges = {}): Promise<void> {
       const specs = plan.sources.map((s) => s.spec)
       return await cleanup(specs, inputs, preview, connect, session, logger)
     }
-    await mkdir(ctx.runnerTemp, { recursive: true })
-    const workDir = await mkdtemp(path.join(ctx.runnerTemp, 'imagespec-'))
     const outcomes = inputs.dryRun
       ? await dryRunGraph(plan.nodes, { settings, cwd, workDir, logger })
       : await runGraph(plan.nodes, {
@@ -98,13 +99,33 @@ export async function run(edges: Edges = {}): Promise<void> {
   }
 }
 
+/** The working directory, which must be a folder of the workspace: said as the input's problem, not as ENOENT. */
+async function workingDirectory(workspace: string, input: string): Promise<string> {
+  const cwd = path.resolve(workspace, input)
+  const found = await stat(cwd).catch(() => undefined)
+  if (!found) {
+    throw new InputError(
+      'working-directory',
+      `'${input}' not found in the workspace (${workspace}); name a folder of the repository, or check out the repository first (actions/checkout)`,
+    )
+  }
+  if (!found.isDirectory()) {
+    throw new InputError(
+      'working-directory',
+      `'${input}' is a file; name the folder you run pyflyte register from (e.g. '.')`,
+    )
+  }
+  return cwd
+}
+
 async function readPlan(
   inputs: ActionInputs,
   flytekitRequirement: string | null,
-  cwd: string,
+  dirs: { cwd: string; workDir: string },
   logger: Logger,
   exec: Exec | undefined,
 ): Promise<ImagePlan> {
+  const { cwd, workDir } = dirs
   const expanded = await expandSpecLines(inputs.specs, cwd)
   const pythonFiles = expanded.files.filter((f) => f.kind === 'python').map((f) => f.path)
   if (pythonFiles.length > 0)
@@ -114,6 +135,7 @@ async function readPlan(
       ? await runReader({
           python: inputs.python,
           cwd,
+          workDir,
           entries: pythonFiles,
           logger,
           ...(exec ? { exec } : {}),
@@ -121,6 +143,7 @@ async function readPlan(
       : undefined
   const plan = await planImages({
     files: expanded.files,
+    specLines: inputs.specs.length,
     issues: expanded.errors.map((e) => ({ path: 'spec', location: `input 'spec'`, message: e.message })),
     ...(python ? { python } : {}),
     buildUnion: inputs.buildUnionSpecs,

@@ -105,8 +105,11 @@ function filesUnder(dir: string): string[] {
     .sort()
 }
 
-const outsideEnd = (): string =>
+/** The refusal as source_root gives it: its own fix follows. */
+const outsideBase = (): string =>
   `outside the working directory ${cwd}; only files inside it can go into the image`
+const outsideEnd = (): string =>
+  `outside the working directory ${cwd}; only files inside it can go into the image: remove the link, or put a copy of what it points to inside the working directory`
 
 describe('copy: a link that leads outside the working directory, or round in circles, is refused', () => {
   const cases: { name: string; setup: () => void; copy: string[]; issues: () => Issue[] }[] = [
@@ -330,7 +333,7 @@ describe('source_root (mode ALL): the files it copies must resolve inside', () =
     const expected = [
       {
         path: 'source_root',
-        message: `'proj/creds.json' is a symbolic link to ${outside}/config.json, ${outsideEnd()}${HINT}`,
+        message: `'proj/creds.json' is a symbolic link to ${outside}/config.json, ${outsideBase()}${HINT}`,
       },
     ]
     expect(await issuesOf(computeTag(spec({ source_root: 'proj', ...ALL }), cwd))).toEqual(expected)
@@ -355,7 +358,7 @@ describe('source_root (mode ALL): the files it copies must resolve inside', () =
     expect(await issuesOf(computeTag(spec({ source_root: path.join(cwd, 'proj'), ...ALL }), cwd))).toEqual([
       {
         path: 'source_root',
-        message: `'proj/creds.json' is a symbolic link to ${outside}/config.json, ${outsideEnd()}${HINT}`,
+        message: `'proj/creds.json' is a symbolic link to ${outside}/config.json, ${outsideBase()}${HINT}`,
       },
     ])
   })
@@ -366,7 +369,7 @@ describe('source_root (mode ALL): the files it copies must resolve inside', () =
     expect(await issuesOf(computeTag(spec({ source_root: 'proj', ...ALL }), cwd))).toEqual([
       {
         path: 'source_root',
-        message: `'proj/later.json' is a symbolic link to ${outside}/later.json, ${outsideEnd()}${HINT}`,
+        message: `'proj/later.json' is a symbolic link to ${outside}/later.json, ${outsideBase()}${HINT}`,
       },
     ])
   })
@@ -374,13 +377,13 @@ describe('source_root (mode ALL): the files it copies must resolve inside', () =
   test('source_root itself a link outside, or an absolute path outside', async () => {
     link(path.join(outside, 'dir'), 'ext')
     expect(await issuesOf(computeTag(spec({ source_root: 'ext', ...ALL }), cwd))).toEqual([
-      { path: 'source_root', message: `'ext' is a symbolic link to ${outside}/dir, ${outsideEnd()}${HINT}` },
+      { path: 'source_root', message: `'ext' is a symbolic link to ${outside}/dir, ${outsideBase()}${HINT}` },
     ])
     expect(await contextIssues(spec({ source_root: 'ext', ...ALL }))).toEqual([
       { path: 'source_root', message: `'ext' is a symbolic link to ${outside}/dir, ${outsideEnd()}` },
     ])
     expect(await issuesOf(computeTag(spec({ source_root: outside, ...ALL }), cwd))).toEqual([
-      { path: 'source_root', message: `'${outside}' is ${outsideEnd()}${HINT}` },
+      { path: 'source_root', message: `'${outside}' is ${outsideBase()}${HINT}` },
     ])
   })
 

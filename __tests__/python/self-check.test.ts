@@ -83,14 +83,14 @@ const SPEC = 'name: app\nregistry: ghcr.io/acme\n'
 describe('selfCheck', () => {
   test('flytekit naming every image the same: passes and says so', async () => {
     const logger = new MemoryLogger()
-    await selfCheck(await plan(SPEC), { mode: 'auto', python: 'python3', cwd, logger })
+    await selfCheck(await plan(SPEC), { mode: 'auto', python: 'python3', cwd, workDir: standIn, logger })
     expect(logger.lines).toContain('info: flytekit 0.0.0-stand-in computes the same 1 image names')
   })
 
   test('a different name fails the step with both names, before anything is built', async () => {
     process.env.STAND_IN = 'differ'
     const err = await rejectionOf(
-      selfCheck(await plan(SPEC), { mode: 'auto', python: 'python3', cwd, logger: new MemoryLogger() }),
+      selfCheck(await plan(SPEC), { mode: 'auto', python: 'python3', cwd, workDir: standIn, logger: new MemoryLogger() }),
     )
     expect(err).toBeInstanceOf(ActionError)
     const message = (err as Error).message
@@ -104,7 +104,7 @@ describe('selfCheck', () => {
   test('flytekit raising for a spec is a difference too', async () => {
     process.env.STAND_IN = 'raise'
     const err = await rejectionOf(
-      selfCheck(await plan(SPEC), { mode: 'auto', python: 'python3', cwd, logger: new MemoryLogger() }),
+      selfCheck(await plan(SPEC), { mode: 'auto', python: 'python3', cwd, workDir: standIn, logger: new MemoryLogger() }),
     )
     expect((err as Error).message).toContain('an error: ValueError: the stand-in refuses')
   })
@@ -121,7 +121,7 @@ base_image:
 `
     // The stand-in's hashing is not flytekit's (it leaves source_root as it is): only what it was given matters.
     await rejectionOf(
-      selfCheck(await plan(yaml), { mode: 'auto', python: 'python3', cwd, logger: new MemoryLogger() }),
+      selfCheck(await plan(yaml), { mode: 'auto', python: 'python3', cwd, workDir: standIn, logger: new MemoryLogger() }),
     )
     const calls = (await readFile(log, 'utf8'))
       .trim()
@@ -141,10 +141,10 @@ base_image:
   test('flytekit missing: auto skips with a note, true fails naming the fix', async () => {
     process.env.PYTHONPATH = cwd // no flytekit there
     const logger = new MemoryLogger()
-    await selfCheck(await plan(SPEC), { mode: 'auto', python: 'python3', cwd, logger })
+    await selfCheck(await plan(SPEC), { mode: 'auto', python: 'python3', cwd, workDir: standIn, logger })
     expect(logger.lines.join('\n')).toMatch(/Self-check skipped: flytekit cannot be imported/)
     const err = await rejectionOf(
-      selfCheck(await plan(SPEC), { mode: 'true', python: 'python3', cwd, logger }),
+      selfCheck(await plan(SPEC), { mode: 'true', python: 'python3', cwd, workDir: standIn, logger }),
     )
     expect((err as Error).message).toMatch(
       /Input 'self-check' is true, but python3 cannot run it: .*pip install flytekit/,
@@ -153,7 +153,7 @@ base_image:
 
   test('a python that does not exist: auto skips, true fails', async () => {
     const logger = new MemoryLogger()
-    await selfCheck(await plan(SPEC), { mode: 'auto', python: 'no-such-python-3', cwd, logger })
+    await selfCheck(await plan(SPEC), { mode: 'auto', python: 'no-such-python-3', cwd, workDir: standIn, logger })
     expect(logger.lines.join('\n')).toMatch(/Self-check skipped: 'no-such-python-3' was not found/)
   })
 })

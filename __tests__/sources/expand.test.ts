@@ -338,7 +338,9 @@ const cases: Case[] = [
       'python main.py <- **/main.py',
       'python sub/main.py <- **/main.py',
     ],
-    errors: ["**/gen_*.py: no file matches '**/gen_*.py' (relative to <cwd>)"],
+    errors: [
+      "**/gen_*.py: no file matches '**/gen_*.py' (relative to <cwd>); check the pattern and that the files are checked out",
+    ],
   },
   {
     name: 'globs: a glob that matches nothing, or only folders, is an error',
@@ -346,9 +348,9 @@ const cases: Case[] = [
     lines: ['specs/*.yaml', 'flows/*', 'nowhere/**/*.py'],
     files: [],
     errors: [
-      "specs/*.yaml: no file matches 'specs/*.yaml' (relative to <cwd>)",
-      "flows/*: no file matches 'flows/*' (relative to <cwd>)",
-      "nowhere/**/*.py: no file matches 'nowhere/**/*.py' (relative to <cwd>)",
+      "specs/*.yaml: no file matches 'specs/*.yaml' (relative to <cwd>); check the pattern and that the files are checked out",
+      "flows/*: no file matches 'flows/*' (relative to <cwd>); check the pattern and that the files are checked out",
+      "nowhere/**/*.py: no file matches 'nowhere/**/*.py' (relative to <cwd>); check the pattern and that the files are checked out",
     ],
   },
   {
@@ -386,10 +388,10 @@ const cases: Case[] = [
     files: ['yaml a.yaml <- a.yaml'],
     errors: [
       "missing.yaml: file or folder 'missing.yaml' not found (relative to <cwd>); check the 'spec' input and that it is checked out",
-      "empty: folder 'empty' has no Python files",
-      "yamls: folder 'yamls' has no Python files",
+      "empty: folder 'empty' has no Python files; name the folder that holds your workflows' .py files, or list the spec files themselves",
+      "yamls: folder 'yamls' has no Python files; name the folder that holds your workflows' .py files, or list the spec files themselves",
       "gone/: file or folder 'gone/' not found (relative to <cwd>); check the 'spec' input and that it is checked out",
-      "cache: folder 'cache' has no Python files",
+      "cache: folder 'cache' has no Python files; name the folder that holds your workflows' .py files, or list the spec files themselves",
     ],
   },
   {

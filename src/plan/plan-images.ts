@@ -24,6 +24,8 @@ export interface PlanOptions {
   inline: Record<string, string>
   /** What the static reader found in the Python files among `files`. */
   python?: ReaderOutput
+  /** How many `spec` lines were given (see ReadOptions). */
+  specLines?: number
   /** Problems found before reading (a `spec` line that names nothing). */
   issues?: SpecIssue[]
   /** Build specs whose builder is union / unionai here too (the builder is not hashed: the tag is the same). */

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { assetPath } from './asset.js'
 import { ActionError } from '../errors.js'
 import { CommandNotFoundError, exec as defaultExec, type Exec } from '../exec.js'
@@ -19,16 +21,19 @@ export interface ReaderRun {
   cwd: string
   /** The Python files to read, relative to cwd. */
   entries: string[]
+  /** A folder of this step's own (under RUNNER_TEMP) for the request file. */
+  workDir: string
   logger: Logger
   exec?: Exec
 }
 
 export async function runReader(run: ReaderRun): Promise<ReaderOutput> {
-  const request = JSON.stringify({ entries: run.entries, cwd: run.cwd })
+  // A file, not stdin: an interpreter that exits at once (`python: /bin/false`) would make a stdin write fail.
+  const requestFile = path.join(run.workDir, 'python-reader-request.json')
+  await writeFile(requestFile, JSON.stringify({ entries: run.entries, cwd: run.cwd }))
   let result
   try {
-    result = await (run.exec ?? defaultExec)(run.python, ['-I', '-B', READER], {
-      stdin: Buffer.from(request),
+    result = await (run.exec ?? defaultExec)(run.python, ['-I', '-B', READER, requestFile], {
       // The step's environment, which the register step shares (os.environ reads come from it).
       env: { PYTHONDONTWRITEBYTECODE: '1' },
       cwd: run.cwd,
@@ -45,8 +50,9 @@ export async function runReader(run: ReaderRun): Promise<ReaderOutput> {
   }
   if (result.exitCode !== 0) {
     throw new ActionError(
-      `Reading the Python files with '${run.python}' failed (exit ${result.exitCode}): ` +
-        `${result.stderr.trim().split('\n').slice(-5).join('\n')}\nThe reader needs Python 3.8 or newer.`,
+      `Input 'python': reading the Python files with '${run.python}' failed (exit ${result.exitCode}): ` +
+        `${result.stderr.trim().split('\n').slice(-5).join('\n') || '(no output)'}\n` +
+        'It must be Python 3.8 or newer: add actions/setup-python before this step, or set python to such an interpreter.',
     )
   }
   try {

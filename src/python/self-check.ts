@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { assetPath } from './asset.js'
 import { ActionError } from '../errors.js'
 import { CommandNotFoundError, exec as defaultExec, type Exec } from '../exec.js'
@@ -18,6 +20,8 @@ export interface SelfCheckOptions {
   python: string
   /** Where register runs: requirements and copy paths resolve here, as for the action. */
   cwd: string
+  /** A folder of this step's own (under RUNNER_TEMP) for the request file. */
+  workDir: string
   logger: Logger
   exec?: Exec
 }
@@ -40,8 +44,9 @@ export async function selfCheck(plan: ImagePlan, opts: SelfCheckOptions): Promis
   let result
   try {
     // Not isolated: flytekit comes from the interpreter's site-packages or PYTHONPATH, as register's would.
-    result = await (opts.exec ?? defaultExec)(opts.python, ['-B', SCRIPT], {
-      stdin: Buffer.from(request),
+    const requestFile = path.join(opts.workDir, 'self-check-request.json')
+    await writeFile(requestFile, request)
+    result = await (opts.exec ?? defaultExec)(opts.python, ['-B', SCRIPT, requestFile], {
       // The step's environment, which the register step shares (os.environ reads come from it).
       env: { PYTHONDONTWRITEBYTECODE: '1' },
       cwd: opts.cwd,

@@ -10,7 +10,13 @@ import sys
 
 
 def main():
-    request = json.load(sys.stdin)
+    # The request comes as a file named on the command line (a process that exits before reading its stdin would
+    # make the caller's write fail), or on stdin.
+    if len(sys.argv) > 1:
+        with open(sys.argv[1], encoding="utf-8") as f:
+            request = json.load(f)
+    else:
+        request = json.load(sys.stdin)
     try:
         import flytekit
         from flytekit.image_spec import ImageSpec

@@ -93,7 +93,10 @@ async function expandLine(line: string, ctx: Context): Promise<Found[]> {
     if (named.isFile()) return [{ path: shown(target, ctx), real }]
     if (!named.isDirectory()) throw new LineError(`'${line}' is neither a file nor a folder`)
     const files = await walkFolder(target, ctx)
-    if (files.length === 0) throw new LineError(`folder '${line}' has no Python files`)
+    if (files.length === 0)
+      throw new LineError(
+        `folder '${line}' has no Python files; name the folder that holds your workflows' .py files, or list the spec files themselves`,
+      )
     return files
   }
   return expandGlob(line, ctx)
@@ -152,7 +155,10 @@ async function expandGlob(line: string, ctx: Context): Promise<Found[]> {
     matches = kept
   }
   for (const m of matches) checkInside(line, m, ctx.root, ctx)
-  if (matches.length === 0) throw new LineError(`no file matches '${line}' (relative to ${ctx.cwd})`)
+  if (matches.length === 0)
+    throw new LineError(
+      `no file matches '${line}' (relative to ${ctx.cwd}); check the pattern and that the files are checked out`,
+    )
   return sortedFound(matches, ctx)
 }
 

@@ -139,7 +139,13 @@ function locateIn(spec: ReaderSpec, path: string[], byId: ReadonlyMap<number, Re
 function refusal(e: ReaderError): SpecIssue {
   const location = `${e.file}:${e.line}:${e.col}`
   if (e.syntax) {
-    return { path: '', location, message: `${e.message}${e.source ? `: ${e.source.trim()}` : ''}` }
+    return {
+      path: '',
+      location,
+      message:
+        `${e.message}${e.source ? `: ${e.source.trim()}` : ''}; fix the Python there ` +
+        `(python3 -m py_compile ${e.file} shows the same error): register would fail to import it too`,
+    }
   }
   return {
     path: '',

@@ -42,6 +42,8 @@ export interface ReadOptions {
   inline: Record<string, string>
   /** What the static reader found in the Python files among `files`. */
   python?: ReaderOutput
+  /** How many `spec` lines were given: when some were (and named nothing usable), their errors say so already. */
+  specLines?: number
   cwd: string
   hostArch: string
 }
@@ -51,7 +53,9 @@ export function readSources(opts: ReadOptions): ReadResult {
   const yaml = [...new Set(opts.files.filter((f) => f.kind === 'yaml').map((f) => f.path))]
   const hasPython = opts.files.some((f) => f.kind === 'python')
   if (hasPython && Object.keys(opts.inline).length > 0) out.errors.push(inlineWithPython(opts.inline))
-  for (const file of yaml.length > 0 || hasPython ? yaml : ['']) readYaml(file, opts, out)
+  // No spec line at all: the inline inputs are the spec ('' reads them alone, or says that nothing was given).
+  const inlineOnly = yaml.length === 0 && !hasPython && !opts.specLines
+  for (const file of inlineOnly ? [''] : yaml) readYaml(file, opts, out)
   if (opts.python) readPython(opts.python, opts, out)
   return out
 }

@@ -188,7 +188,7 @@ function checkLevel(
   for (const issue of runRules({ fields: clean, cwd })) {
     const full = {
       path: formatPath([...prefix, ...issue.path]),
-      location: where(issue.path),
+      location: where(issue.path) ?? (issue.at ? where(issue.at) : undefined),
       message: issue.message,
     }
     if (issue.severity === 'warning')

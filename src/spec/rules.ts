@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, lstatSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { pyRepr, pyStr, strRepr } from '../pyvalues/repr.js'
 import { isPyDict, PyDate, PyDateTime, PyDict, PyEnum, PyTuple, type PyValue } from '../pyvalues/values.js'
@@ -21,6 +21,8 @@ export interface RuleIssue {
   message: string
   /** Warnings are reported but do not stop the step. */
   severity?: 'error' | 'warning'
+  /** The field whose line to show, when the field at fault is not written (a default). */
+  at?: (string | number)[]
 }
 
 export interface RuleContext {
@@ -97,7 +99,17 @@ const requirementsRule: Rule = (ctx) => {
   if (req === undefined) return []
   if (req === '') return [] // falsy: flytekit ignores it
   const full = path.resolve(ctx.cwd, req)
-  if (!existsSync(full) || !statSync(full).isFile()) {
+  if (existsSync(full) && statSync(full).isDirectory()) {
+    return [
+      {
+        path: ['requirements'],
+        message: `'${req}' is a folder; point requirements at a file in it (requirements.txt, uv.lock, poetry.lock or pyproject.toml)`,
+      },
+    ]
+  }
+  if (!existsSync(full)) {
+    // A link that resolves nowhere (a loop, a target outside) is reported with its target by the tag's check.
+    if (isLink(full)) return []
     return [
       {
         path: ['requirements'],
@@ -136,8 +148,15 @@ const copyRule: Rule = (ctx) => {
         },
       ]
     }
-    if (!existsSync(path.resolve(ctx.cwd, p))) {
-      return [{ path: ['copy', i], message: `'${p}' does not exist (relative to ${ctx.cwd})` }]
+    const full = path.resolve(ctx.cwd, p)
+    // A link that resolves nowhere (a loop, a missing target) is reported with its target by the tag's check.
+    if (!existsSync(full) && !isLink(full)) {
+      return [
+        {
+          path: ['copy', i],
+          message: `'${p}' does not exist (relative to ${ctx.cwd}); commit it, or fix or remove the entry`,
+        },
+      ]
     }
     return []
   })
@@ -158,12 +177,22 @@ const sourceRootRule: Rule = (ctx) => {
   const issues: RuleIssue[] = []
   if (root !== undefined) {
     const full = path.resolve(ctx.cwd, root)
-    if (!existsSync(full) || !statSync(full).isDirectory()) {
-      issues.push({ path: ['source_root'], message: `folder '${root}' not found (relative to ${ctx.cwd})` })
+    if (existsSync(full) && !statSync(full).isDirectory()) {
+      issues.push({
+        path: ['source_root'],
+        message: `'${root}' is a file; source_root is the folder whose files are copied: name its folder (e.g. '.')`,
+      })
+    } else if (!existsSync(full) && !isLink(full)) {
+      issues.push({
+        path: ['source_root'],
+        message: `folder '${root}' not found (relative to ${ctx.cwd}); commit it or fix the path`,
+      })
     }
     if (modeName === undefined || (mode instanceof PyEnum && modeName === 'LOADED_MODULES')) {
       issues.push({
         path: ['source_copy_mode'],
+        // When the mode is not written, the line shown is source_root's.
+        ...(modeName === undefined ? { at: ['source_root'] } : {}),
         message: `${modeName === undefined ? 'with source_root set, flytekit defaults to LOADED_MODULES, which' : 'LOADED_MODULES'} hashes the modules a Python process imported and cannot be reproduced outside it; set source_copy_mode: ALL (copy every file that is not ignored) or NO_COPY`,
       })
     }
@@ -540,4 +569,13 @@ export const RULES: Rule[] = [
 
 export function runRules(ctx: RuleContext): RuleIssue[] {
   return RULES.flatMap((rule) => rule(ctx))
+}
+
+/** Whether `full` is a symbolic link itself (whatever it points at, if anything). */
+function isLink(full: string): boolean {
+  try {
+    return lstatSync(full).isSymbolicLink()
+  } catch {
+    return false
+  }
 }

@@ -13,18 +13,21 @@ import { SPEC_FIELDS, type SpecField } from './model.js'
 const listOfStrings = (field: string) =>
   v.array(
     v.string(`${field} must be a list of strings: quote items that YAML reads as numbers or booleans`),
-    `${field} must be a list of strings (one '- item' per line in YAML)`,
+    `${field} must be a list of strings: write ["a", "b"] (in YAML, one '- item' per line)`,
   )
 
 const scalar = (field: string) =>
   v.union(
     [v.string(), v.bigint(), v.number(), v.boolean()],
-    `${field} must be a single value, not a list or mapping`,
+    `${field} must be a single value, not a list or mapping: write one value, e.g. "3.11"`,
   )
 
 const mapping = (field: string) => v.instance(PyDict, `${field} must be a mapping of KEY: value pairs`)
 
-const str = (field: string, hint = '') => v.string(`${field} must be a string${hint}`)
+const str = (field: string, hint = '') =>
+  v.string(
+    `${field} must be a string${hint}; quote the value (YAML reads unquoted numbers and true/false as such)`,
+  )
 
 export interface FieldDoc {
   description: string
@@ -101,7 +104,7 @@ export const specSchema = v.strictObject(
       v.nullable(
         v.union(
           [v.string(), mapping('base_image')],
-          'base_image must be an image name or a nested ImageSpec mapping',
+          'base_image must be an image name or a nested ImageSpec mapping: write an image such as python:3.11-slim, or the fields of a base ImageSpec',
         ),
       ),
     ),

@@ -187,11 +187,22 @@ function childTokens(token: CST.Token): CST.Token[] {
 
 function throwSyntaxErrors(doc: Document, source: string, lines: LineCounter): void {
   if (doc.errors.length === 0) return
-  const issues: SpecIssue[] = doc.errors.map((e) => ({
-    path: 'spec',
-    location: `${source}:${lines.linePos(e.pos[0]).line}`,
-    message: `YAML syntax error: ${e.message}`,
-  }))
+  // The parser often reports one mistake several times over (once per token it could not place): keep the first
+  // per line, and say how to fix what is typically wrong.
+  const seen = new Set<number>()
+  const issues: SpecIssue[] = []
+  for (const e of doc.errors) {
+    const line = lines.linePos(e.pos[0]).line
+    if (seen.has(line)) continue
+    seen.add(line)
+    issues.push({
+      path: 'spec',
+      location: `${source}:${line}`,
+      message:
+        `YAML syntax error: ${e.message.split('\n')[0]}; check the indentation of this line and the one before ` +
+        '(items of a list at one indentation, each key followed by a colon and a space), and that quotes and brackets close',
+    })
+  }
   throw new SpecError(issues)
 }
 
@@ -297,7 +308,13 @@ function compose(ast: AstNode, ctx: Context, path: Path, level: number): Ref {
   const line = lineAt(ctx, ast.range?.[0])
   if (isAlias(ast)) {
     const target = ctx.anchors.get(ast.source)
-    if (!target) fail(ctx, line, path, `the alias *${ast.source} has no anchor &${ast.source} before it`)
+    if (!target)
+      fail(
+        ctx,
+        line,
+        path,
+        `the alias *${ast.source} has no anchor &${ast.source} before it; define &${ast.source} on the value it should repeat, above this line, or write the value out`,
+      )
     countAlias(ctx, ast.source, target, { line, path, level })
     return { node: target, line }
   }

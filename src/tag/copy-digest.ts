@@ -10,29 +10,32 @@
  * first every entry is checked as the copy will follow it (copyEscapes): one that leads outside the working
  * directory, or would make the copy endless, is a SpecError on `copy[i]`, raised before any registry is asked.
  */
-import { createHash, type Hash } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { stat } from 'node:fs/promises'
-import { classify, fileHashUpdate, pathHashUpdate } from './file-hash.js'
+import { hashFilesInOrder, type HashedFile } from './file-hash.js'
 import { SpecError } from '../errors.js'
 import {
-  compareCodePoints,
   copyEscapes,
   escapeIssues,
   fenceAround,
   onDisk,
   pyBasename,
-  pyJoin,
   pyRelpath,
   pyWalk,
+  sortedByCodePoint,
 } from './os-path.js'
 
 export async function copyDigest(paths: readonly string[], cwd: string): Promise<string> {
   await refuseEscapingCopies(paths, cwd)
-  const hasher = createHash('md5')
+  const files: HashedFile[] = []
   for (const src of paths) {
-    if (await isDir(onDisk(src, cwd))) await digestDir(src, cwd, hasher)
-    else await digestFile(src, pyBasename(src), cwd, hasher)
+    if (await isDir(onDisk(src, cwd))) files.push(...(await dirFiles(src, cwd)))
+    else files.push({ full: onDisk(src, cwd), relpath: pyBasename(src) })
   }
+  // One walk lists the files in hash order; then they are read ahead several at once and hashed in that order.
+  // Missing files (a dangling link) and sockets are skipped as compute_digest skips them.
+  const hasher = createHash('md5')
+  await hashFilesInOrder(files, hasher, { skipMissing: true })
   return hasher.digest('hex')
 }
 
@@ -46,21 +49,20 @@ export async function refuseEscapingCopies(paths: readonly string[], cwd: string
   if (issues.length > 0) throw new SpecError(issues)
 }
 
-async function digestDir(source: string, cwd: string, hasher: Hash): Promise<void> {
+async function dirFiles(source: string, cwd: string): Promise<HashedFile[]> {
   // Subdirectories are visited in the order the file system lists them, as os.walk does; only the file
   // names within each directory are sorted.
+  const files: HashedFile[] = []
   for await (const step of pyWalk(source, cwd)) {
-    for (const name of [...step.files].sort(compareCodePoints)) {
-      const file = pyJoin(step.root, name)
-      await digestFile(file, pyRelpath(file, source, cwd), cwd, hasher)
+    const rel = step.root === source ? '' : pyRelpath(step.root, source, cwd)
+    const here = onDisk(step.root, cwd)
+    for (const name of sortedByCodePoint(step.files)) {
+      // `os.path.relpath(os.path.join(root, fname), source)`; the walked root is `source` or below it.
+      const relpath = rel === '' ? name : `${rel}/${name}`
+      files.push({ full: `${here}/${name}`, relpath })
     }
   }
-}
-
-async function digestFile(file: string, relpath: string, cwd: string, hasher: Hash): Promise<void> {
-  if ((await classify(onDisk(file, cwd))) !== 'file') return
-  await fileHashUpdate(onDisk(file, cwd), hasher)
-  pathHashUpdate(relpath, hasher)
+  return files
 }
 
 /** `os.path.isdir` (follows symlinks). */

@@ -15,8 +15,15 @@ import { PatternMatcher } from './docker-pattern.js'
 import { onDisk, pathlibPosix, pyIsAbs, pyJoin, pyRelpath } from './os-path.js'
 
 export interface Ignore {
-  /** `Ignore.is_ignored`: absolute paths are first made relative to the root. */
-  isIgnored(path: string): Promise<boolean>
+  /**
+   * `Ignore.is_ignored`: absolute paths are first made relative to the root. `notDir` says the caller knows the
+   * path is no directory (os.walk listed it among the files), which spares GitIgnore a stat per file.
+   */
+  isIgnored(path: string, opts?: IgnoreOptions): Promise<boolean>
+}
+
+export interface IgnoreOptions {
+  notDir?: boolean
 }
 
 /** IgnoreGroup(root, [GitIgnore, DockerIgnore, StandardIgnore]), as ImageSpec.tag builds it. */
@@ -27,9 +34,15 @@ export async function sourceRootIgnores(root: string, cwd: string): Promise<Igno
     new StandardIgnore(),
   ]
   return {
-    async isIgnored(p: string): Promise<boolean> {
-      const rel = pyIsAbs(p) ? pyRelpath(p, root, cwd) : p
-      for (const ignore of ignores) if (await ignore.isIgnored(rel)) return true
+    async isIgnored(p: string, opts?: IgnoreOptions): Promise<boolean> {
+      if (!pyIsAbs(p)) {
+        // A relative path is tested as it is, and GitIgnore stats `root/path`, which is not the walked file:
+        // what the caller knows about the file says nothing about that path.
+        for (const ignore of ignores) if (await ignore.isIgnored(p)) return true
+        return false
+      }
+      const rel = pyRelpath(p, root, cwd)
+      for (const ignore of ignores) if (await ignore.isIgnored(rel, opts)) return true
       return false
     },
   }
@@ -49,16 +62,20 @@ export class GitIgnore implements Ignore {
   ) {}
 
   static async create(root: string, cwd: string): Promise<GitIgnore> {
-    const files = await gitLsIgnored(root, cwd, [])
-    const dirs = await gitLsIgnored(root, cwd, ['--directory'])
+    // Once per root, both listings at once (flytekit runs them one after the other; the output is the same).
+    const [files, dirs] = await Promise.all([
+      gitLsIgnored(root, cwd, []),
+      gitLsIgnored(root, cwd, ['--directory']),
+    ])
     return new GitIgnore(root, cwd, files, dirs)
   }
 
-  async isIgnored(p: string): Promise<boolean> {
+  async isIgnored(p: string, opts?: IgnoreOptions): Promise<boolean> {
     if (this.files.size === 0) return false
     const posix = pathlibPosix(p)
     if (this.files.has(posix)) return true
     // flytekit also checks `os.path.isdir(os.path.join(root, path))` against the `--directory` listing.
+    if (opts?.notDir === true) return false
     if (this.dirs.size > 0 && (await isDir(onDisk(pyJoin(this.root, p), this.cwd))))
       return this.dirs.has(`${posix}/`)
     return false

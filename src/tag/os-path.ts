@@ -52,6 +52,14 @@ export function compareCodePoints(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
 }
 
+/** `sorted(strings)` in code point order, each string encoded once (not once per comparison). */
+export function sortedByCodePoint(strings: readonly string[]): string[] {
+  return strings
+    .map((s) => ({ s, key: Buffer.from(s, 'utf8') }))
+    .sort((a, b) => Buffer.compare(a.key, b.key))
+    .map((e) => e.s)
+}
+
 /** Resolves a Python path string against the working directory, for file system calls. */
 export function onDisk(p: string, cwd: string): string {
   return path.resolve(cwd, p)
@@ -64,6 +72,8 @@ export interface WalkStep {
   files: string[]
   /** The names among dirs and files that are symbolic links. */
   links: Set<string>
+  /** The names among files that the directory listing says are regular files (not links): no stat needed. */
+  regular: Set<string>
 }
 
 /**
@@ -76,8 +86,8 @@ export async function* pyWalk(top: string, cwd: string): AsyncGenerator<WalkStep
   if (!listed) return
   yield { root: top, ...listed }
   for (const name of listed.dirs) {
-    const child = pyJoin(top, name)
-    if (!(await isSymlink(onDisk(child, cwd)))) yield* pyWalk(child, cwd)
+    // `if followlinks or not islink(new_path)`: the listing already says which names are links.
+    if (!listed.links.has(name)) yield* pyWalk(pyJoin(top, name), cwd)
   }
 }
 
@@ -85,23 +95,26 @@ async function listDir(top: string, cwd: string): Promise<Omit<WalkStep, 'root'>
   const dirs: string[] = []
   const files: string[] = []
   const links = new Set<string>()
+  const regular = new Set<string>()
   let dir
   try {
     // opendir (not readdir, which sorts) keeps the file system's own order, as os.scandir does.
-    dir = await opendir(onDisk(top, cwd), { encoding: 'buffer' as BufferEncoding })
+    dir = await opendir(onDisk(top, cwd), { encoding: 'buffer' as BufferEncoding, bufferSize: 256 })
   } catch {
     return undefined
   }
+  const here = onDisk(top, cwd)
   for await (const entry of dir) {
     const name = decodeName(entry.name as unknown as Buffer, top)
-    const full = path.join(onDisk(top, cwd), name)
     // DirEntry.is_dir() follows symlinks and counts errors as "not a directory".
     const isDir =
-      entry.isDirectory() || ((entry.isSymbolicLink() || unknownType(entry)) && (await isDirectory(full)))
+      entry.isDirectory() ||
+      ((entry.isSymbolicLink() || unknownType(entry)) && (await isDirectory(path.join(here, name))))
     ;(isDir ? dirs : files).push(name)
     if (entry.isSymbolicLink()) links.add(name)
+    else if (entry.isFile()) regular.add(name)
   }
-  return { dirs, files, links }
+  return { dirs, files, links, regular }
 }
 
 interface TypedEntry {
@@ -140,14 +153,6 @@ function decodeName(raw: Buffer, dir: string): string {
 async function isDirectory(full: string): Promise<boolean> {
   try {
     return (await stat(full)).isDirectory()
-  } catch {
-    return false
-  }
-}
-
-async function isSymlink(full: string): Promise<boolean> {
-  try {
-    return (await lstat(full)).isSymbolicLink()
   } catch {
     return false
   }
@@ -352,7 +357,7 @@ function escapeMessage(e: Escape, fence: Fence, hint: string): string {
     case 'dangling':
       return `${what} is a symbolic link to ${target}, which does not exist, so the folder cannot be copied (flytekit's copy fails on it too); remove the link or create its target`
     case 'outside':
-      return `${what} ${leadsTo(e, target)} the working directory ${plainPath(fence.cwd)}; only files inside it can go into the image${hint}`
+      return `${what} ${leadsTo(e, target)} the working directory ${plainPath(fence.cwd)}; only files inside it can go into the image${hint || ': remove the link, or put a copy of what it points to inside the working directory'}`
   }
 }
 

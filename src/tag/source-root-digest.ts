@@ -11,10 +11,9 @@
  */
 import { createHash } from 'node:crypto'
 import { SpecError } from '../errors.js'
-import { classify, fileHashUpdate, pathHashUpdate } from './file-hash.js'
+import { classify, hashFilesInOrder } from './file-hash.js'
 import { sourceRootIgnores, type Ignore } from './ignore.js'
 import {
-  compareCodePoints,
   escapeIssues,
   fenceAround,
   judge,
@@ -24,6 +23,7 @@ import {
   pyWalk,
   resolveLinks,
   shownRelative,
+  sortedByCodePoint,
   type Escape,
   type Fence,
 } from './os-path.js'
@@ -43,15 +43,24 @@ export async function lsFilesAll(root: string, cwd: string): Promise<{ files: st
   const fence = await fenceAround(cwd)
   await refuseEscapingRoot(root, fence)
   const ignore = await sourceRootIgnores(root, cwd)
-  const files = await listAllFiles(root, cwd, ignore, fence)
   // `all_files.sort()`: the full path strings, in code point order.
-  files.sort(compareCodePoints)
+  const files = sortedByCodePoint(await listAllFiles(root, cwd, ignore, fence))
+  // Read ahead several at once, hashed in that order. Every listed file was found to be a file, so one that
+  // cannot be read now is an error, not a skip.
   const hasher = createHash('md5')
-  for (const file of files) {
-    await fileHashUpdate(onDisk(file, cwd), hasher)
-    pathHashUpdate(pyRelpath(file, root, cwd), hasher)
-  }
+  const base = onDisk(root, cwd)
+  await hashFilesInOrder(
+    files.map((file) => ({ full: onDisk(file, cwd), relpath: relativeTo(base, file, cwd) })),
+    hasher,
+    { skipMissing: false },
+  )
   return { files, digest: hasher.digest('hex') }
+}
+
+/** `os.path.relpath(file, root)` for a walked file, which lies under the root (`base` is the root on disk). */
+function relativeTo(base: string, file: string, cwd: string): string {
+  const full = onDisk(file, cwd)
+  return full.startsWith(`${base}/`) ? full.slice(base.length + 1) : pyRelpath(file, base, cwd)
 }
 
 /** source_root itself (or a folder on its way) must not lead outside the working directory. */
@@ -76,15 +85,17 @@ export async function listAllFiles(
     step.dirs.splice(0, step.dirs.length, ...kept)
     for (const name of step.files) {
       const file = pyJoin(step.root, name)
+      // A walked file name is no directory (os.walk put it among the files), so the ignore rules need not stat it.
       if (step.links.has(name)) {
         const escape = await linkEscape(file, cwd, inside)
         if (escape !== undefined) {
-          if (!(await ignore.isIgnored(file))) escapes.push(escape)
+          if (!(await ignore.isIgnored(file, { notDir: true }))) escapes.push(escape)
           continue
         }
       }
-      if ((await classify(onDisk(file, cwd))) !== 'file') continue
-      if (await ignore.isIgnored(file)) continue
+      // A regular file as listed needs no stat: only links and the rest (sockets, pipes, unknown) are classified.
+      if (!step.regular.has(name) && (await classify(onDisk(file, cwd))) !== 'file') continue
+      if (await ignore.isIgnored(file, { notDir: true })) continue
       all.push(file)
     }
   }
