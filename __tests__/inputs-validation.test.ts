@@ -289,7 +289,7 @@ const rows = (): Row[] => [
   [
     'secrets: an id given twice',
     { secrets: 'id=netrc,src=/etc/hostname\n\nid=netrc,env=HOME' },
-    "Input 'secrets': line 3 repeats id=netrc of line 1: ids name one secret each",
+    "Input 'secrets': line 3 repeats id=netrc of line 1: ids name one secret each; give each its own id, or remove one",
   ],
   // --- build-args / labels -----------------------------------------------------------------------------------
   [
@@ -327,7 +327,7 @@ const rows = (): Row[] => [
   [
     'parallel-builds: -1',
     { 'parallel-builds': '-1' },
-    "Input 'parallel-builds': '-1' is not a whole number of builds",
+    "Input 'parallel-builds': '-1' is not a whole number of builds; write digits only, e.g. 2",
   ],
   [
     'parallel-builds: 0',

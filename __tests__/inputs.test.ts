@@ -60,10 +60,13 @@ describe('getInputs', () => {
     ],
     [
       { 'aws-role-duration-seconds': '1h' },
-      "Input 'aws-role-duration-seconds': '1h' is not a whole number of seconds",
+      "Input 'aws-role-duration-seconds': '1h' is not a whole number of seconds; write digits only, e.g. 3600",
     ],
     [{ 'parallel-builds': '0' }, "Input 'parallel-builds': must be at least 1 (or empty for the default)"],
-    [{ 'parallel-builds': 'many' }, "Input 'parallel-builds': 'many' is not a whole number of builds"],
+    [
+      { 'parallel-builds': 'many' },
+      "Input 'parallel-builds': 'many' is not a whole number of builds; write digits only, e.g. 2",
+    ],
     [
       { spec: 'a.yaml\nb.yaml', name: 'x', packages: 'numpy' },
       "Input 'name', 'packages': inline ImageSpec inputs change exactly one spec, but 'spec' names 2 files " +

@@ -37892,11 +37892,46 @@ function buildxArgs(plan) {
         ...(plan.secrets ?? []).flatMap((s) => ['--secret', secretValue(s)]),
         ...(plan.cacheFrom ?? []).flatMap((c) => ['--cache-from', c]),
         ...(plan.cacheTo ?? []).flatMap((c) => ['--cache-to', c]),
+        ...registryCacheArgs(plan),
         ...optional('--network', plan.network),
         ...(plan.noCache ? ['--no-cache'] : []),
         ...(plan.pull ? ['--pull'] : []),
         plan.context,
     ];
+}
+/**
+ * The default cache's flags. Exported only by a push: the build-only run before a push with short-lived
+ * credentials (`cache` output) has not logged in yet. `image-manifest=true,oci-mediatypes=true` store the cache as
+ * an ordinary OCI image manifest, which ECR needs and GHCR, Artifact Registry, Docker Hub and distribution accept.
+ * `ignore-error=true`: a cache that cannot be written (an IMMUTABLE ECR tag, a quota) must not fail a build whose
+ * image is already pushed.
+ */
+function registryCacheArgs(plan) {
+    const ref = plan.registryCache;
+    if (!ref || (plan.cacheFrom ?? []).length > 0 || (plan.cacheTo ?? []).length > 0)
+        return [];
+    return [
+        '--cache-from',
+        `type=registry,ref=${ref}`,
+        ...(plan.output === 'push' ? ['--cache-to', registryCacheExport(ref)] : []),
+    ];
+}
+function registryCacheExport(ref) {
+    return `type=registry,ref=${ref},mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`;
+}
+/** The tag of the default cache in each image's repository; flytekit's tags are 22-character hashes. */
+const REGISTRY_CACHE_TAG = 'buildcache';
+/**
+ * The cache reference of one image (`<registry>/<name>:<tag>`), or undefined when there is none. A template
+ * without a tag gets `:buildcache`.
+ */
+function registryCacheRef(setting, image) {
+    if (setting.kind === 'off' || image.registry === '')
+        return undefined;
+    const template = setting.kind === 'auto' ? '{registry}/{name}' : setting.template;
+    const ref = template.replaceAll('{registry}', image.registry).replaceAll('{name}', image.name);
+    const lastPart = ref.slice(ref.lastIndexOf('/') + 1);
+    return lastPart.includes(':') ? ref : `${ref}:${REGISTRY_CACHE_TAG}`;
 }
 /** Whether the plan asks for an attestation (provenance or SBOM) to be attached. */
 function wantsAttestation(value) {
@@ -38934,7 +38969,7 @@ async function detectDocker(ctx) {
     }
     const versions = parseDockerVersion(result.stdout);
     if (result.exitCode !== 0 || !versions) {
-        throw new errors/* ActionError */.lZ(`Docker is not available on this runner: ${firstMeaningfulLine(result.stderr) ?? `docker version exited with code ${result.exitCode}`}. ` +
+        throw new errors/* ActionError */.lZ(`Docker is not available on this runner: ${sentence(firstMeaningfulLine(result.stderr) ?? `docker version exited with code ${result.exitCode}`)} ` +
             'Start the Docker daemon, or point DOCKER_HOST at a running one, and check that the runner user may use it.');
     }
     return versions;
@@ -39056,6 +39091,14 @@ function assertBuilderSupports(plan, builder) {
         problems.map((p) => `  - ${p}`).join('\n') +
         `\nTo fix it, ${DOCKER_DRIVER_FIX}.`);
 }
+/**
+ * Whether the builder can export a build cache: every driver but `docker` on the classic image store ("Cache
+ * export is not supported for the docker driver"). Where the store could not be told, no: a default cache must
+ * never be what fails a build.
+ */
+function canExportCache(builder) {
+    return builder.driver !== 'docker' || builder.containerdImageStore === true;
+}
 /** `rewrite-timestamp` arrived in BuildKit 0.13 (Docker Engine 26 embeds it) and buildx 0.13. */
 const REWRITE_TIMESTAMP_BUILDKIT = '0.13.0';
 const REWRITE_TIMESTAMP_ENGINE = '26.0.0';
@@ -39111,7 +39154,7 @@ async function prepareBuilder(ctx, options) {
             'Images are pushed without it, so two builds of the same spec can push different digests (the digest output is still the one the tag points at). ' +
             "For reproducible images use Docker 26 or newer with the containerd image store, or a builder with BuildKit 0.13 or newer through the 'builder' input.");
     }
-    return { ...builder, rewriteTimestamp: rewrite.ok };
+    return { ...builder, rewriteTimestamp: rewrite.ok, cacheExport: canExportCache(builder) };
 }
 async function runBuild(ctx, plan, options = {}) {
     // A metadata file left from an earlier build must never be mistaken for this build's result.
@@ -39206,6 +39249,8 @@ const TRANSIENT = [
     /: (?:5\d\d|429) [A-Z]|status(?: code)?:? (?:5\d\d|429)\b|too many requests/i,
     // Two builds of one image at once on the engine's containerd image store: the second to register it loses.
     /image "[^"]+": already exists/,
+    // The registry answered the check seconds earlier: a refusal in the middle of a push means it is restarting.
+    /failed to push .*connection refused/i,
 ];
 /**
  * Classifies from buildx's top-level `ERROR:` lines only: the failing step's log (pip's own retries and
@@ -39243,8 +39288,21 @@ function summariseBuildFailure(stderr) {
             .filter((l) => l.trim() !== '' && !/^#\d+ /.test(l))
             .slice(-5)
             .join('\n') || 'no error output';
-    const hint = /not supported for the docker driver/i.test(stderr) ? `\nTo fix it, ${DOCKER_DRIVER_FIX}.` : '';
-    return `${core}${stepLog.length > 0 ? `\n${stepLog.join('\n')}` : ''}${hint}`;
+    const hint = /not supported for the docker driver/i.test(stderr)
+        ? `\nTo fix it, ${DOCKER_DRIVER_FIX}.`
+        : /failed to push/i.test(core)
+            ? `\n${NOTHING_TAGGED}`
+            : '';
+    return withoutQueries(`${core}${stepLog.length > 0 ? `\n${stepLog.join('\n')}` : ''}${hint}`);
+}
+/** Said after a failed push: a half-pushed image never gets its tag. */
+const NOTHING_TAGGED = 'Nothing was tagged: a registry moves a tag only once the whole image is in, so a re-run finishes the push.';
+/**
+ * URLs without their query strings: upload URLs carry `_state=` tokens and blob redirects presigned signatures
+ * (short-lived credentials), which have no place in a log.
+ */
+function withoutQueries(text) {
+    return text.replace(/(https?:\/\/[^\s"'?]+)\?[^\s"']*/g, '$1?…');
 }
 /** Lines between the last pair of `------` markers: buildx's excerpt of the failing step's output. */
 function lastFramedBlock(lines) {
@@ -39280,6 +39338,10 @@ function firstMeaningfulLine(text) {
         .split('\n')
         .map((l) => l.trim())
         .find((l) => l !== '' && !/^WARNING/.test(l));
+}
+/** Docker's own line as a sentence: its final `?` or `.` kept, a full stop added only when it has none. */
+function sentence(text) {
+    return /[.?!]$/.test(text) ? text : `${text}.`;
 }
 
 // EXTERNAL MODULE: external "node:fs"
@@ -44590,6 +44652,7 @@ async function linkEscape(file, cwd, fence) {
 
 
 
+
 const BUILDX = { prepare: prepareBuilder, run: runBuild };
 /** Writes the Dockerfile and context of one image into a fresh folder under workDir. */
 async function writeContext(job, settings, env) {
@@ -44626,6 +44689,25 @@ async function checkRegistry(job, settings, env) {
 function secretsFor(context, settings) {
     return [...(settings.plan.secrets ?? []), ...context.secrets];
 }
+function cacheFor(job, settings) {
+    if (!settings.push || !settings.registryCache || !job.spec.registry)
+        return {};
+    const name = job.spec.name;
+    // The image's own repository as tagged (flytekit lower-cases the registry): everything before `/<name>:<tag>`.
+    const repository = job.tagged.image.replace(/:[^:/]+$/, '');
+    const registry = repository.endsWith(`/${name}`) ? repository.slice(0, -name.length - 1) : job.spec.registry;
+    const ref = registryCacheRef(settings.registryCache, { registry, name });
+    return ref ? { registryCache: ref } : {};
+}
+/** The steps whose builder was already said to be unable to export cache: one notice per step, not per image. */
+const toldNoCache = new WeakSet();
+function cacheUnsupported(settings, info, logger) {
+    if (toldNoCache.has(settings))
+        return;
+    toldNoCache.add(settings);
+    logger.notice(`The Docker Buildx builder '${info.name}' (driver: ${info.driver}, ${info.containerdImageStore === false ? 'without the containerd image store' : 'on an image store that could not be told'}) cannot export a build cache, so images are built without the registry cache and a fresh runner rebuilds every layer. ` +
+        'To keep layers between runs, enable the containerd image store (the default from Docker Engine 29; `{"features": {"containerd-snapshotter": true}}` in /etc/docker/daemon.json) or use a docker-container builder through the \'builder\' input (e.g. from docker/setup-buildx-action); set registry-cache: false to build without it and without this notice.');
+}
 /** How long a build that failed on a transient error waits before its one retry. */
 const RETRY_DELAY_MS = 5000;
 async function buildAndPush(job, settings, env) {
@@ -44653,11 +44735,19 @@ async function buildAndPush(job, settings, env) {
         output: settings.push ? 'push' : 'load',
         metadataFile: external_node_path_default().join(external_node_path_default().dirname(context.contextDir), 'metadata.json'),
         secrets: secretsFor(context, settings),
+        ...cacheFor(job, settings),
     };
     const docker = await env.docker();
     const info = await builder.prepare(docker, { plan, installVersion: settings.buildxVersion });
+    const withoutCache = plan.registryCache !== undefined && info.cacheExport === false;
+    if (withoutCache)
+        cacheUnsupported(settings, info, logger);
+    else if (plan.registryCache)
+        logger.info(`Build cache: ${plan.registryCache} (the 'registry-cache' input)`);
+    const { registryCache, ...rest } = plan;
     const built = {
-        ...plan,
+        ...rest,
+        ...(registryCache !== undefined && !withoutCache && { registryCache }),
         ...(epoch !== undefined && info.rewriteTimestamp === true && { rewriteTimestamp: true }),
     };
     const connection = settings.push ? env.connection : undefined;
@@ -44699,6 +44789,13 @@ async function runWithRetry(builder, docker, plan, info, env) {
         catch (err) {
             if (!(err instanceof BuildFailedError))
                 throw err;
+            if (current.registryCache && CACHE_EXPORT_FAILED.test(err.stderr)) {
+                // BuildKit's ignore-error does not cover every export failure (the docker driver's "not found" for a
+                // blob its image store no longer holds): the default cache must not be what fails an image.
+                env.logger.warning(`Writing the build cache ${current.registryCache} failed for ${image} (${err.reason}); building it again without the registry cache.`);
+                current = { ...current, registryCache: undefined };
+                continue;
+            }
             if (err.kind === 'rewrite-unsupported' && current.rewriteTimestamp) {
                 env.logger.warning(`The builder refused to rewrite layer timestamps for ${image} (${err.reason}); building it again without rewrite-timestamp, so two builds of this spec can push different digests.`);
                 current = { ...current, rewriteTimestamp: false };
@@ -44715,6 +44812,8 @@ async function runWithRetry(builder, docker, plan, info, env) {
         }
     }
 }
+/** buildx frames the failing step: ` > exporting cache to registry:` when the cache export failed. */
+const CACHE_EXPORT_FAILED = /^\s*> exporting cache to registry:/m;
 function sleep(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -44930,6 +45029,8 @@ async function dryRunGraph(nodes, env) {
 
 
 
+
+
 /** `KEY=VALUE` lines into a record; `input` names the input in the error. */
 function keyValues(lines, input) {
     const out = {};
@@ -45127,7 +45228,7 @@ function secretProblems(lines, sources) {
         const { secret } = parsed;
         const known = firstLine.get(secret.id);
         if (known !== undefined) {
-            problems.push(`line ${line} repeats id=${secret.id} of line ${known}: ids name one secret each`);
+            problems.push(`line ${line} repeats id=${secret.id} of line ${known}: ids name one secret each; give each its own id, or remove one`);
             continue;
         }
         firstLine.set(secret.id, line);
@@ -45166,6 +45267,61 @@ function envProblem(name, env) {
             `(${name}: \${{ secrets.${name} }})`);
     }
     return undefined;
+}
+const REGISTRY_CACHE_FORMS = "use auto, false, a registry to keep the caches in (e.g. ghcr.io/my-org/cache, giving ghcr.io/my-org/cache/<name>:buildcache) or a reference template with {name} (e.g. '{registry}/{name}-cache:latest')";
+/** A Docker tag: a word character first, then up to 127 of `[A-Za-z0-9_.-]`. */
+const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/**
+ * The `registry-cache` input: `auto` (or empty, `true`, `on`), `false` (`off`, `none`), a registry (`host[/path]`,
+ * giving `<registry>/<name>:buildcache`), or a template with `{name}` and optionally `{registry}`, with or without a
+ * tag (`:buildcache` when it has none). `{name}` is required: without it every image would write one cache and each
+ * build would overwrite the last one's.
+ */
+function parseRegistryCache(text) {
+    const value = text.trim();
+    if (/^(|auto|true|on|yes|1)$/i.test(value))
+        return { setting: { kind: 'auto' } };
+    if (/^(false|off|none|no|0)$/i.test(value))
+        return { setting: { kind: 'off' } };
+    if (!value.includes('{')) {
+        const problem = (0,reference/* registryProblem */.T7)(value);
+        if (problem) {
+            const tagged = /:[^/]*$/.test(value) && !(0,reference/* registryProblem */.T7)(value.replace(/:[^:/]*$/, ''));
+            return {
+                problem: tagged
+                    ? `'${value}' has a tag; a registry gets <registry>/<name>:${REGISTRY_CACHE_TAG}, or write a template such as '${value.replace(/:[^:/]*$/, '')}/{name}:${value.slice(value.lastIndexOf(':') + 1)}'`
+                    : `${problem.replace(/^is empty; /, '')}; ${REGISTRY_CACHE_FORMS}`,
+            };
+        }
+        return { setting: { kind: 'template', template: `${value.toLowerCase()}/{name}` } };
+    }
+    const unknown = [...value.matchAll(/\{([^{}]*)\}/g)]
+        .map((m) => m[1])
+        .find((n) => n !== 'name' && n !== 'registry');
+    if (unknown !== undefined) {
+        return { problem: `'${value}' uses {${unknown}}; the placeholders are {registry} and {name}` };
+    }
+    if (!value.includes('{name}')) {
+        return {
+            problem: `'${value}' has no {name}, so every image would share one cache and overwrite it; ${REGISTRY_CACHE_FORMS}`,
+        };
+    }
+    const lastPart = value.slice(value.lastIndexOf('/') + 1);
+    if (/:.*\{/.test(lastPart)) {
+        return {
+            problem: `'${value}': the tag cannot hold {name} or {registry}, which may contain /; put {name} in the path, e.g. 'ghcr.io/my-org/cache/{name}:buildcache'`,
+        };
+    }
+    // Checked as it will be used, with a name that has a '/' as many do.
+    const sample = registryCacheRef({ kind: 'template', template: value }, { registry: 'registry.example/team', name: 'group/app' });
+    const colon = sample.lastIndexOf(':');
+    const [repository, tag] = [sample.slice(0, colon), sample.slice(colon + 1)];
+    if ((0,reference/* registryProblem */.T7)(repository) || repository !== repository.toLowerCase() || !DOCKER_TAG.test(tag)) {
+        return {
+            problem: `'${value}' gives '${sample}' for the image group/app of registry.example/team, which is not an image reference (lower-case host/path[:tag]); ${REGISTRY_CACHE_FORMS}`,
+        };
+    }
+    return { setting: { kind: 'template', template: value } };
 }
 function buildPlanDefaults(inputs, labels) {
     return {
@@ -45266,7 +45422,20 @@ function buildSettings(inputs, ctx, logger, exec = src_exec/* exec */.m0) {
         plan,
         buildxVersion: inputs.buildxVersion,
         sourceDateEpoch: () => (epoch ??= sourceDateEpoch(chosen, cwd, logger, exec)),
+        registryCache: registryCacheSetting(inputs),
     };
+}
+/**
+ * The registry cache in effect: off when the step does not push (the cache is written with the push's login) and
+ * when the user's `cache-from` / `cache-to` say where the cache is.
+ */
+function registryCacheSetting(inputs) {
+    if (!inputs.push || inputs.cacheFrom.length > 0 || inputs.cacheTo.length > 0)
+        return { kind: 'off' };
+    const read = parseRegistryCache(inputs.registryCache ?? '');
+    if ('problem' in read)
+        throw new errors/* InputError */.dz('registry-cache', read.problem);
+    return read.setting;
 }
 /** Seconds since 1970 as SOURCE_DATE_EPOCH is written; up to 9999-12-31, the last time RFC 3339 can write. */
 const EPOCH = /^\d{1,12}$/;
@@ -45548,7 +45717,7 @@ class InputReader {
             return undefined;
         if (/^\d+$/.test(raw))
             return Number(raw);
-        this.report(name, `'${raw}' is not a whole number of ${unit}`);
+        this.report(name, `'${raw}' is not a whole number of ${unit}; write digits only, e.g. ${unit === 'seconds' ? '3600' : '2'}`);
         return undefined;
     }
     lines(name) {
@@ -45730,7 +45899,23 @@ function buildxInputs(r) {
         sbom,
         labels: labels.map((l) => l.text),
         noCache: r.bool('no-cache', false),
+        registryCache: registryCache(r),
     };
+}
+/**
+ * `registry-cache`: checked as a reference now, not at the first push. A cache place of the user's next to
+ * `cache-from` / `cache-to` (which replace it) would be ignored: that is refused, saying which to keep.
+ */
+function registryCache(r) {
+    const raw = r.text('registry-cache');
+    const read = parseRegistryCache(raw);
+    if ('problem' in read)
+        r.report('registry-cache', read.problem);
+    else if (read.setting.kind === 'template' &&
+        (r.lines('cache-from').length > 0 || r.lines('cache-to').length > 0)) {
+        r.report("registry-cache', 'cache-from/cache-to", "both name a build cache, and 'cache-from' / 'cache-to' replace 'registry-cache', which would be ignored: keep one");
+    }
+    return raw;
 }
 function ecrTags(r) {
     try {
@@ -55343,7 +55528,7 @@ function unwrap(schema) {
  * default builder) refuses is refused here: fields flytekit never type-checks (python_version, cuda, pip_index…)
  * accept any scalar, because whatever YAML produced is what flytekit hashes.
  */
-const listOfStrings = (field) => array(string(`${field} must be a list of strings: quote items that YAML reads as numbers or booleans`), `${field} must be a list of strings: write ["a", "b"] (in YAML, one '- item' per line)`);
+const listOfStrings = (field) => array(string(`${field} must be a list of strings: quote items that YAML reads as numbers or booleans`), `${field} must be a list of strings, e.g. ["a", "b"] (in YAML, one '- item' per line)`);
 const scalar = (field) => union([string(), bigint(), number(), dist_boolean()], `${field} must be a single value, not a list or mapping: write one value, e.g. "3.11"`);
 const mapping = (field) => instance(pyvalues_values/* PyDict */.KL, `${field} must be a mapping of KEY: value pairs`);
 const schema_str = (field, hint = '') => string(`${field} must be a string${hint}; quote the value (YAML reads unquoted numbers and true/false as such)`);
@@ -58047,9 +58232,9 @@ function pull_request_record(value) {
 const DEFAULT_PREVIEW_TAGS = ['pr-{pr}', 'pr-{pr}-{short_sha}'];
 const PLACEHOLDERS = ['pr', 'sha', 'short_sha', 'tag'];
 /** Docker's tag grammar: a word character, then up to 127 word characters, dots and dashes. */
-const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const tags_DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 function isDockerTag(tag) {
-    return DOCKER_TAG.test(tag);
+    return tags_DOCKER_TAG.test(tag);
 }
 /** Fills one pattern. Unknown placeholders and results that are not Docker tags are input errors. */
 function expandTagPattern(pattern, values, input = 'preview-tags') {
@@ -58761,7 +58946,7 @@ async function workingDirectory(workspace, input) {
         throw new errors/* InputError */.dz('working-directory', `'${input}' not found in the workspace (${workspace}); name a folder of the repository, or check out the repository first (actions/checkout)`);
     }
     if (!found.isDirectory()) {
-        throw new errors/* InputError */.dz('working-directory', `'${input}' is a file; name the folder you run pyflyte register from (e.g. '.')`);
+        throw new errors/* InputError */.dz('working-directory', `'${input}' is a file; name a folder: the one you run pyflyte register from (e.g. '.')`);
     }
     return cwd;
 }

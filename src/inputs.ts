@@ -8,6 +8,7 @@ import {
   attestationProblem,
   keyValueProblems,
   keyValues,
+  parseRegistryCache,
   secretProblems,
   type BuildxInputs,
   type NumberedLine,
@@ -124,7 +125,10 @@ class InputReader {
     const raw = this.text(name)
     if (raw === '') return undefined
     if (/^\d+$/.test(raw)) return Number(raw)
-    this.report(name, `'${raw}' is not a whole number of ${unit}`)
+    this.report(
+      name,
+      `'${raw}' is not a whole number of ${unit}; write digits only, e.g. ${unit === 'seconds' ? '3600' : '2'}`,
+    )
     return undefined
   }
 
@@ -321,7 +325,28 @@ function buildxInputs(r: InputReader): BuildxInputs {
     sbom,
     labels: labels.map((l) => l.text),
     noCache: r.bool('no-cache', false),
+    registryCache: registryCache(r),
   }
+}
+
+/**
+ * `registry-cache`: checked as a reference now, not at the first push. A cache place of the user's next to
+ * `cache-from` / `cache-to` (which replace it) would be ignored: that is refused, saying which to keep.
+ */
+function registryCache(r: InputReader): string {
+  const raw = r.text('registry-cache')
+  const read = parseRegistryCache(raw)
+  if ('problem' in read) r.report('registry-cache', read.problem)
+  else if (
+    read.setting.kind === 'template' &&
+    (r.lines('cache-from').length > 0 || r.lines('cache-to').length > 0)
+  ) {
+    r.report(
+      "registry-cache', 'cache-from/cache-to",
+      "both name a build cache, and 'cache-from' / 'cache-to' replace 'registry-cache', which would be ignored: keep one",
+    )
+  }
+  return raw
 }
 
 function ecrTags(r: InputReader): Record<string, string> {

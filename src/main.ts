@@ -112,7 +112,7 @@ async function workingDirectory(workspace: string, input: string): Promise<strin
   if (!found.isDirectory()) {
     throw new InputError(
       'working-directory',
-      `'${input}' is a file; name the folder you run pyflyte register from (e.g. '.')`,
+      `'${input}' is a file; name a folder: the one you run pyflyte register from (e.g. '.')`,
     )
   }
   return cwd

@@ -498,6 +498,7 @@ describe('a build that fails', () => {
     expect(err).toBeInstanceOf(ActionError)
     expect(err.message).toBe(
       `docker buildx build failed: ${TOO_MANY}\n` +
+        'Nothing was tagged: a registry moves a tag only once the whole image is in, so a re-run finishes the push.\n' +
         `This was the second attempt: the first failed on a transient error too (${RESET}). Re-run the job once the registry answers again.`,
     )
     expect(h.calls.filter((c) => c.startsWith('builder.run'))).toHaveLength(2)

@@ -149,7 +149,7 @@ describe('detectDocker', () => {
     const err = await rejectionOf(detectDocker({ configDir: '/c', exec }))
     expect(err.message).toBe(
       'Docker is not available on this runner: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. ' +
-        'Is the docker daemon running?. Start the Docker daemon, or point DOCKER_HOST at a running one, and check ' +
+        'Is the docker daemon running? Start the Docker daemon, or point DOCKER_HOST at a running one, and check ' +
         'that the runner user may use it.',
     )
   })
@@ -414,6 +414,7 @@ describe('builder capability checks', () => {
       name: 'ci-builder',
       driver: 'docker-container',
       rewriteTimestamp: true,
+      cacheExport: true,
     })
     expect(exec.calls.find((c) => isCall(c, 'docker', 'buildx', 'inspect'))?.args).toEqual([
       'buildx',
@@ -593,8 +594,18 @@ describe('runBuild and reproducible pushes', () => {
     expect(err).toMatchObject({
       kind: 'transient',
       reason: line,
-      message: `docker buildx build failed: ${line}`,
+      // Written by hand: a failed push says that nothing was tagged and that a re-run finishes it.
+      message:
+        `docker buildx build failed: ${line}\n` +
+        'Nothing was tagged: a registry moves a tag only once the whole image is in, so a re-run finishes the push.',
     })
+  })
+
+  test('upload URLs lose their query strings (state tokens, presigned signatures) in the message', () => {
+    const stderr =
+      'ERROR: failed to push r.example/a:t: PATCH http://r.example/v2/a/blobs/uploads/x?_state=SECRETSTATE&digest=1: EOF\n'
+    expect(summariseBuildFailure(stderr)).not.toContain('SECRETSTATE')
+    expect(summariseBuildFailure(stderr)).toContain('http://r.example/v2/a/blobs/uploads/x?…')
   })
 })
 
@@ -715,6 +726,7 @@ describe('rewriting layer timestamps', () => {
       driver: 'docker',
       containerdImageStore: true,
       rewriteTimestamp: true,
+      cacheExport: true,
     })
     expect(logger.lines.filter((l) => l.startsWith('warning:'))).toEqual([])
   })

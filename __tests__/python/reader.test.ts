@@ -123,7 +123,9 @@ async function read(files: Record<string, string>, entries: string[], env: Row['
     await mkdir(path.dirname(path.join(root, rel)), { recursive: true })
     await writeFile(path.join(root, rel), text)
   }
-  return withEnv(env, () => runReader({ python: 'python3', cwd: root, workDir: root, entries, logger: new NullLogger() }))
+  return withEnv(env, () =>
+    runReader({ python: 'python3', cwd: root, workDir: root, entries, logger: new NullLogger() }),
+  )
 }
 
 function summary(out: ReaderOutput) {

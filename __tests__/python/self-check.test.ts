@@ -90,7 +90,13 @@ describe('selfCheck', () => {
   test('a different name fails the step with both names, before anything is built', async () => {
     process.env.STAND_IN = 'differ'
     const err = await rejectionOf(
-      selfCheck(await plan(SPEC), { mode: 'auto', python: 'python3', cwd, workDir: standIn, logger: new MemoryLogger() }),
+      selfCheck(await plan(SPEC), {
+        mode: 'auto',
+        python: 'python3',
+        cwd,
+        workDir: standIn,
+        logger: new MemoryLogger(),
+      }),
     )
     expect(err).toBeInstanceOf(ActionError)
     const message = (err as Error).message
@@ -104,7 +110,13 @@ describe('selfCheck', () => {
   test('flytekit raising for a spec is a difference too', async () => {
     process.env.STAND_IN = 'raise'
     const err = await rejectionOf(
-      selfCheck(await plan(SPEC), { mode: 'auto', python: 'python3', cwd, workDir: standIn, logger: new MemoryLogger() }),
+      selfCheck(await plan(SPEC), {
+        mode: 'auto',
+        python: 'python3',
+        cwd,
+        workDir: standIn,
+        logger: new MemoryLogger(),
+      }),
     )
     expect((err as Error).message).toContain('an error: ValueError: the stand-in refuses')
   })
@@ -121,7 +133,13 @@ base_image:
 `
     // The stand-in's hashing is not flytekit's (it leaves source_root as it is): only what it was given matters.
     await rejectionOf(
-      selfCheck(await plan(yaml), { mode: 'auto', python: 'python3', cwd, workDir: standIn, logger: new MemoryLogger() }),
+      selfCheck(await plan(yaml), {
+        mode: 'auto',
+        python: 'python3',
+        cwd,
+        workDir: standIn,
+        logger: new MemoryLogger(),
+      }),
     )
     const calls = (await readFile(log, 'utf8'))
       .trim()
@@ -153,7 +171,13 @@ base_image:
 
   test('a python that does not exist: auto skips, true fails', async () => {
     const logger = new MemoryLogger()
-    await selfCheck(await plan(SPEC), { mode: 'auto', python: 'no-such-python-3', cwd, workDir: standIn, logger })
+    await selfCheck(await plan(SPEC), {
+      mode: 'auto',
+      python: 'no-such-python-3',
+      cwd,
+      workDir: standIn,
+      logger,
+    })
     expect(logger.lines.join('\n')).toMatch(/Self-check skipped: 'no-such-python-3' was not found/)
   })
 })

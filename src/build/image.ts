@@ -1,7 +1,12 @@
 import { mkdir, mkdtemp } from 'node:fs/promises'
 import path from 'node:path'
 import type { RegistryConnection } from '../connections/index.js'
-import type { BuildPlan, BuildSecret } from '../docker/buildx-args.js'
+import {
+  registryCacheRef,
+  type BuildPlan,
+  type BuildSecret,
+  type RegistryCacheSetting,
+} from '../docker/buildx-args.js'
 import {
   BuildFailedError,
   prepareBuilder,
@@ -40,6 +45,8 @@ export interface BuildSettings {
    * same image. Without it, images carry the time they were built.
    */
   sourceDateEpoch?: () => Promise<number>
+  /** The `registry-cache` input in effect (off when absent): a layer cache in the registry that outlives the runner. */
+  registryCache?: RegistryCacheSetting
 }
 
 export interface JobEnv {
@@ -116,6 +123,28 @@ function secretsFor(context: BuildContext, settings: BuildSettings): BuildSecret
   return [...(settings.plan.secrets ?? []), ...context.secrets]
 }
 
+function cacheFor(job: ImageJob, settings: BuildSettings): { registryCache?: string } {
+  if (!settings.push || !settings.registryCache || !job.spec.registry) return {}
+  const name = job.spec.name
+  // The image's own repository as tagged (flytekit lower-cases the registry): everything before `/<name>:<tag>`.
+  const repository = job.tagged.image.replace(/:[^:/]+$/, '')
+  const registry = repository.endsWith(`/${name}`) ? repository.slice(0, -name.length - 1) : job.spec.registry
+  const ref = registryCacheRef(settings.registryCache, { registry, name })
+  return ref ? { registryCache: ref } : {}
+}
+
+/** The steps whose builder was already said to be unable to export cache: one notice per step, not per image. */
+const toldNoCache = new WeakSet<BuildSettings>()
+
+function cacheUnsupported(settings: BuildSettings, info: BuilderInfo, logger: Logger): void {
+  if (toldNoCache.has(settings)) return
+  toldNoCache.add(settings)
+  logger.notice(
+    `The Docker Buildx builder '${info.name}' (driver: ${info.driver}, ${info.containerdImageStore === false ? 'without the containerd image store' : 'on an image store that could not be told'}) cannot export a build cache, so images are built without the registry cache and a fresh runner rebuilds every layer. ` +
+      'To keep layers between runs, enable the containerd image store (the default from Docker Engine 29; `{"features": {"containerd-snapshotter": true}}` in /etc/docker/daemon.json) or use a docker-container builder through the \'builder\' input (e.g. from docker/setup-buildx-action); set registry-cache: false to build without it and without this notice.',
+  )
+}
+
 /** How long a build that failed on a transient error waits before its one retry. */
 export const RETRY_DELAY_MS = 5000
 
@@ -150,11 +179,17 @@ async function buildAndPush(
     output: settings.push ? 'push' : 'load',
     metadataFile: path.join(path.dirname(context.contextDir), 'metadata.json'),
     secrets: secretsFor(context, settings),
+    ...cacheFor(job, settings),
   }
   const docker = await env.docker()
   const info = await builder.prepare(docker, { plan, installVersion: settings.buildxVersion })
+  const withoutCache = plan.registryCache !== undefined && info.cacheExport === false
+  if (withoutCache) cacheUnsupported(settings, info, logger)
+  else if (plan.registryCache) logger.info(`Build cache: ${plan.registryCache} (the 'registry-cache' input)`)
+  const { registryCache, ...rest } = plan
   const built: BuildPlan = {
-    ...plan,
+    ...rest,
+    ...(registryCache !== undefined && !withoutCache && { registryCache }),
     ...(epoch !== undefined && info.rewriteTimestamp === true && { rewriteTimestamp: true }),
   }
   const connection = settings.push ? env.connection : undefined
@@ -201,6 +236,15 @@ async function runWithRetry(
       return await builder.run(docker, current, { builder: info })
     } catch (err) {
       if (!(err instanceof BuildFailedError)) throw err
+      if (current.registryCache && CACHE_EXPORT_FAILED.test(err.stderr)) {
+        // BuildKit's ignore-error does not cover every export failure (the docker driver's "not found" for a
+        // blob its image store no longer holds): the default cache must not be what fails an image.
+        env.logger.warning(
+          `Writing the build cache ${current.registryCache} failed for ${image} (${err.reason}); building it again without the registry cache.`,
+        )
+        current = { ...current, registryCache: undefined }
+        continue
+      }
       if (err.kind === 'rewrite-unsupported' && current.rewriteTimestamp) {
         env.logger.warning(
           `The builder refused to rewrite layer timestamps for ${image} (${err.reason}); building it again without rewrite-timestamp, so two builds of this spec can push different digests.`,
@@ -222,6 +266,9 @@ async function runWithRetry(
     }
   }
 }
+
+/** buildx frames the failing step: ` > exporting cache to registry:` when the cache export failed. */
+const CACHE_EXPORT_FAILED = /^\s*> exporting cache to registry:/m
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))

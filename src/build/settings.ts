@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { epochTime, ociLabels, type RunContext } from '../github.js'
-import { buildPlanDefaults } from '../docker/buildx-options.js'
+import type { RegistryCacheSetting } from '../docker/buildx-args.js'
+import { buildPlanDefaults, parseRegistryCache } from '../docker/buildx-options.js'
 import { ActionError, errorMessage, InputError } from '../errors.js'
 import { CommandNotFoundError, exec as defaultExec, type Exec } from '../exec.js'
 import type { ActionInputs } from '../inputs.js'
@@ -44,7 +45,21 @@ export function buildSettings(
     plan,
     buildxVersion: inputs.buildxVersion,
     sourceDateEpoch: () => (epoch ??= sourceDateEpoch(chosen, cwd, logger, exec)),
+    registryCache: registryCacheSetting(inputs),
   }
+}
+
+/**
+ * The registry cache in effect: off when the step does not push (the cache is written with the push's login) and
+ * when the user's `cache-from` / `cache-to` say where the cache is.
+ */
+export function registryCacheSetting(
+  inputs: Pick<ActionInputs, 'push' | 'cacheFrom' | 'cacheTo' | 'registryCache'>,
+): RegistryCacheSetting {
+  if (!inputs.push || inputs.cacheFrom.length > 0 || inputs.cacheTo.length > 0) return { kind: 'off' }
+  const read = parseRegistryCache(inputs.registryCache ?? '')
+  if ('problem' in read) throw new InputError('registry-cache', read.problem)
+  return read.setting
 }
 
 /** Seconds since 1970 as SOURCE_DATE_EPOCH is written; up to 9999-12-31, the last time RFC 3339 can write. */

@@ -53,6 +53,12 @@ export interface BuildPlan {
    * so that building the same inputs again pushes the same digest. Only a push exports with it.
    */
   rewriteTimestamp?: boolean
+  /**
+   * The default registry build cache (the `registry-cache` input): a reference such as
+   * `<registry>/<name>:buildcache`. It is imported on every build and exported (mode=max) by a push; the user's
+   * `cacheFrom` / `cacheTo` replace it, so it is only set when both are empty.
+   */
+  registryCache?: string
 }
 
 /**
@@ -93,11 +99,57 @@ export function buildxArgs(plan: BuildPlan): string[] {
     ...(plan.secrets ?? []).flatMap((s) => ['--secret', secretValue(s)]),
     ...(plan.cacheFrom ?? []).flatMap((c) => ['--cache-from', c]),
     ...(plan.cacheTo ?? []).flatMap((c) => ['--cache-to', c]),
+    ...registryCacheArgs(plan),
     ...optional('--network', plan.network),
     ...(plan.noCache ? ['--no-cache'] : []),
     ...(plan.pull ? ['--pull'] : []),
     plan.context,
   ]
+}
+
+/**
+ * The default cache's flags. Exported only by a push: the build-only run before a push with short-lived
+ * credentials (`cache` output) has not logged in yet. `image-manifest=true,oci-mediatypes=true` store the cache as
+ * an ordinary OCI image manifest, which ECR needs and GHCR, Artifact Registry, Docker Hub and distribution accept.
+ * `ignore-error=true`: a cache that cannot be written (an IMMUTABLE ECR tag, a quota) must not fail a build whose
+ * image is already pushed.
+ */
+function registryCacheArgs(plan: BuildPlan): string[] {
+  const ref = plan.registryCache
+  if (!ref || (plan.cacheFrom ?? []).length > 0 || (plan.cacheTo ?? []).length > 0) return []
+  return [
+    '--cache-from',
+    `type=registry,ref=${ref}`,
+    ...(plan.output === 'push' ? ['--cache-to', registryCacheExport(ref)] : []),
+  ]
+}
+
+export function registryCacheExport(ref: string): string {
+  return `type=registry,ref=${ref},mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`
+}
+
+/** The tag of the default cache in each image's repository; flytekit's tags are 22-character hashes. */
+export const REGISTRY_CACHE_TAG = 'buildcache'
+
+/**
+ * The `registry-cache` input, read: `auto` (a cache next to each pushed image), `off`, or `template`, where the
+ * template's `{registry}` and `{name}` are the image's registry and name.
+ */
+export type RegistryCacheSetting = { kind: 'auto' } | { kind: 'off' } | { kind: 'template'; template: string }
+
+/**
+ * The cache reference of one image (`<registry>/<name>:<tag>`), or undefined when there is none. A template
+ * without a tag gets `:buildcache`.
+ */
+export function registryCacheRef(
+  setting: RegistryCacheSetting,
+  image: { registry: string; name: string },
+): string | undefined {
+  if (setting.kind === 'off' || image.registry === '') return undefined
+  const template = setting.kind === 'auto' ? '{registry}/{name}' : setting.template
+  const ref = template.replaceAll('{registry}', image.registry).replaceAll('{name}', image.name)
+  const lastPart = ref.slice(ref.lastIndexOf('/') + 1)
+  return lastPart.includes(':') ? ref : `${ref}:${REGISTRY_CACHE_TAG}`
 }
 
 /** Whether the plan asks for an attestation (provenance or SBOM) to be attached. */

@@ -1,7 +1,14 @@
 import { accessSync, constants, statSync } from 'node:fs'
 import path from 'node:path'
-import type { BuildPlan, BuildSecret } from './buildx-args.js'
+import {
+  REGISTRY_CACHE_TAG,
+  registryCacheRef,
+  type BuildPlan,
+  type BuildSecret,
+  type RegistryCacheSetting,
+} from './buildx-args.js'
 import { InputError } from '../errors.js'
+import { registryProblem } from '../plan/reference.js'
 
 /**
  * The parts of the buildx plan that come straight from action inputs (input values in, plan values out), and the
@@ -18,6 +25,8 @@ export interface BuildxInputs {
   sbom: string
   labels: string[]
   noCache: boolean
+  /** The `registry-cache` input as written ('' for the default, `auto`). */
+  registryCache?: string
 }
 
 /** One line of a list input with its line number in the input's text (blank and `#` lines counted). */
@@ -223,7 +232,9 @@ export function secretProblems(lines: readonly NumberedLine[], sources: SecretSo
     const { secret } = parsed
     const known = firstLine.get(secret.id)
     if (known !== undefined) {
-      problems.push(`line ${line} repeats id=${secret.id} of line ${known}: ids name one secret each`)
+      problems.push(
+        `line ${line} repeats id=${secret.id} of line ${known}: ids name one secret each; give each its own id, or remove one`,
+      )
       continue
     }
     firstLine.set(secret.id, line)
@@ -262,6 +273,66 @@ function envProblem(name: string, env: NodeJS.ProcessEnv): string | undefined {
     )
   }
   return undefined
+}
+
+const REGISTRY_CACHE_FORMS =
+  "use auto, false, a registry to keep the caches in (e.g. ghcr.io/my-org/cache, giving ghcr.io/my-org/cache/<name>:buildcache) or a reference template with {name} (e.g. '{registry}/{name}-cache:latest')"
+
+/** A Docker tag: a word character first, then up to 127 of `[A-Za-z0-9_.-]`. */
+const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
+
+/**
+ * The `registry-cache` input: `auto` (or empty, `true`, `on`), `false` (`off`, `none`), a registry (`host[/path]`,
+ * giving `<registry>/<name>:buildcache`), or a template with `{name}` and optionally `{registry}`, with or without a
+ * tag (`:buildcache` when it has none). `{name}` is required: without it every image would write one cache and each
+ * build would overwrite the last one's.
+ */
+export function parseRegistryCache(text: string): { setting: RegistryCacheSetting } | { problem: string } {
+  const value = text.trim()
+  if (/^(|auto|true|on|yes|1)$/i.test(value)) return { setting: { kind: 'auto' } }
+  if (/^(false|off|none|no|0)$/i.test(value)) return { setting: { kind: 'off' } }
+  if (!value.includes('{')) {
+    const problem = registryProblem(value)
+    if (problem) {
+      const tagged = /:[^/]*$/.test(value) && !registryProblem(value.replace(/:[^:/]*$/, ''))
+      return {
+        problem: tagged
+          ? `'${value}' has a tag; a registry gets <registry>/<name>:${REGISTRY_CACHE_TAG}, or write a template such as '${value.replace(/:[^:/]*$/, '')}/{name}:${value.slice(value.lastIndexOf(':') + 1)}'`
+          : `${problem.replace(/^is empty; /, '')}; ${REGISTRY_CACHE_FORMS}`,
+      }
+    }
+    return { setting: { kind: 'template', template: `${value.toLowerCase()}/{name}` } }
+  }
+  const unknown = [...value.matchAll(/\{([^{}]*)\}/g)]
+    .map((m) => m[1])
+    .find((n) => n !== 'name' && n !== 'registry')
+  if (unknown !== undefined) {
+    return { problem: `'${value}' uses {${unknown}}; the placeholders are {registry} and {name}` }
+  }
+  if (!value.includes('{name}')) {
+    return {
+      problem: `'${value}' has no {name}, so every image would share one cache and overwrite it; ${REGISTRY_CACHE_FORMS}`,
+    }
+  }
+  const lastPart = value.slice(value.lastIndexOf('/') + 1)
+  if (/:.*\{/.test(lastPart)) {
+    return {
+      problem: `'${value}': the tag cannot hold {name} or {registry}, which may contain /; put {name} in the path, e.g. 'ghcr.io/my-org/cache/{name}:buildcache'`,
+    }
+  }
+  // Checked as it will be used, with a name that has a '/' as many do.
+  const sample = registryCacheRef(
+    { kind: 'template', template: value },
+    { registry: 'registry.example/team', name: 'group/app' },
+  ) as string
+  const colon = sample.lastIndexOf(':')
+  const [repository, tag] = [sample.slice(0, colon), sample.slice(colon + 1)]
+  if (registryProblem(repository) || repository !== repository.toLowerCase() || !DOCKER_TAG.test(tag)) {
+    return {
+      problem: `'${value}' gives '${sample}' for the image group/app of registry.example/team, which is not an image reference (lower-case host/path[:tag]); ${REGISTRY_CACHE_FORMS}`,
+    }
+  }
+  return { setting: { kind: 'template', template: value } }
 }
 
 export function buildPlanDefaults(

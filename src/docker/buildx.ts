@@ -58,7 +58,7 @@ export async function detectDocker(ctx: DockerContext): Promise<DockerVersions> 
   const versions = parseDockerVersion(result.stdout)
   if (result.exitCode !== 0 || !versions) {
     throw new ActionError(
-      `Docker is not available on this runner: ${firstMeaningfulLine(result.stderr) ?? `docker version exited with code ${result.exitCode}`}. ` +
+      `Docker is not available on this runner: ${sentence(firstMeaningfulLine(result.stderr) ?? `docker version exited with code ${result.exitCode}`)} ` +
         'Start the Docker daemon, or point DOCKER_HOST at a running one, and check that the runner user may use it.',
     )
   }
@@ -136,6 +136,8 @@ export interface BuilderInfo {
   buildkitVersion?: string
   /** Whether pushes may use `rewrite-timestamp=true` (decided by prepareBuilder; absent means no). */
   rewriteTimestamp?: boolean
+  /** Whether the builder can export a build cache (decided by prepareBuilder; absent means not checked). */
+  cacheExport?: boolean
 }
 
 export async function inspectBuilder(ctx: DockerContext, name?: string): Promise<BuilderInfo> {
@@ -215,6 +217,15 @@ export function assertBuilderSupports(plan: BuildPlan, builder: BuilderInfo): vo
   )
 }
 
+/**
+ * Whether the builder can export a build cache: every driver but `docker` on the classic image store ("Cache
+ * export is not supported for the docker driver"). Where the store could not be told, no: a default cache must
+ * never be what fails a build.
+ */
+export function canExportCache(builder: BuilderInfo): boolean {
+  return builder.driver !== 'docker' || builder.containerdImageStore === true
+}
+
 /** `rewrite-timestamp` arrived in BuildKit 0.13 (Docker Engine 26 embeds it) and buildx 0.13. */
 const REWRITE_TIMESTAMP_BUILDKIT = '0.13.0'
 const REWRITE_TIMESTAMP_ENGINE = '26.0.0'
@@ -284,7 +295,7 @@ export async function prepareBuilder(ctx: DockerContext, options: PrepareOptions
         "For reproducible images use Docker 26 or newer with the containerd image store, or a builder with BuildKit 0.13 or newer through the 'builder' input.",
     )
   }
-  return { ...builder, rewriteTimestamp: rewrite.ok }
+  return { ...builder, rewriteTimestamp: rewrite.ok, cacheExport: canExportCache(builder) }
 }
 
 export interface BuildResult {
@@ -412,6 +423,8 @@ const TRANSIENT = [
   /: (?:5\d\d|429) [A-Z]|status(?: code)?:? (?:5\d\d|429)\b|too many requests/i,
   // Two builds of one image at once on the engine's containerd image store: the second to register it loses.
   /image "[^"]+": already exists/,
+  // The registry answered the check seconds earlier: a refusal in the middle of a push means it is restarting.
+  /failed to push .*connection refused/i,
 ]
 
 /**
@@ -450,8 +463,24 @@ export function summariseBuildFailure(stderr: string): string {
           .filter((l) => l.trim() !== '' && !/^#\d+ /.test(l))
           .slice(-5)
           .join('\n') || 'no error output'
-  const hint = /not supported for the docker driver/i.test(stderr) ? `\nTo fix it, ${DOCKER_DRIVER_FIX}.` : ''
-  return `${core}${stepLog.length > 0 ? `\n${stepLog.join('\n')}` : ''}${hint}`
+  const hint = /not supported for the docker driver/i.test(stderr)
+    ? `\nTo fix it, ${DOCKER_DRIVER_FIX}.`
+    : /failed to push/i.test(core)
+      ? `\n${NOTHING_TAGGED}`
+      : ''
+  return withoutQueries(`${core}${stepLog.length > 0 ? `\n${stepLog.join('\n')}` : ''}${hint}`)
+}
+
+/** Said after a failed push: a half-pushed image never gets its tag. */
+export const NOTHING_TAGGED =
+  'Nothing was tagged: a registry moves a tag only once the whole image is in, so a re-run finishes the push.'
+
+/**
+ * URLs without their query strings: upload URLs carry `_state=` tokens and blob redirects presigned signatures
+ * (short-lived credentials), which have no place in a log.
+ */
+function withoutQueries(text: string): string {
+  return text.replace(/(https?:\/\/[^\s"'?]+)\?[^\s"']*/g, '$1?…')
 }
 
 /** Lines between the last pair of `------` markers: buildx's excerpt of the failing step's output. */
@@ -493,4 +522,9 @@ function firstMeaningfulLine(text: string): string | undefined {
     .split('\n')
     .map((l) => l.trim())
     .find((l) => l !== '' && !/^WARNING/.test(l))
+}
+
+/** Docker's own line as a sentence: its final `?` or `.` kept, a full stop added only when it has none. */
+function sentence(text: string): string {
+  return /[.?!]$/.test(text) ? text : `${text}.`
 }

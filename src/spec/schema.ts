@@ -13,7 +13,7 @@ import { SPEC_FIELDS, type SpecField } from './model.js'
 const listOfStrings = (field: string) =>
   v.array(
     v.string(`${field} must be a list of strings: quote items that YAML reads as numbers or booleans`),
-    `${field} must be a list of strings: write ["a", "b"] (in YAML, one '- item' per line)`,
+    `${field} must be a list of strings, e.g. ["a", "b"] (in YAML, one '- item' per line)`,
   )
 
 const scalar = (field: string) =>
