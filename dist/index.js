@@ -55531,7 +55531,7 @@ function unwrap(schema) {
 const listOfStrings = (field) => array(string(`${field} must be a list of strings: quote items that YAML reads as numbers or booleans`), `${field} must be a list of strings, e.g. ["a", "b"] (in YAML, one '- item' per line)`);
 const scalar = (field) => union([string(), bigint(), number(), dist_boolean()], `${field} must be a single value, not a list or mapping: write one value, e.g. "3.11"`);
 const mapping = (field) => instance(pyvalues_values/* PyDict */.KL, `${field} must be a mapping of KEY: value pairs`);
-const schema_str = (field, hint = '') => string(`${field} must be a string${hint}; quote the value (YAML reads unquoted numbers and true/false as such)`);
+const schema_str = (field, hint = '') => string(`${field} must be a string${hint}; quote it (YAML reads unquoted numbers and true/false as such)`);
 const FIELD_DOCS = {
     name: {
         description: 'Image repository name (lower-cased, as flytekit does). Default "flytekit".',

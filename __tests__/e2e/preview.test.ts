@@ -191,7 +191,10 @@ describe('preview images on a pull request', () => {
     ])
     expect(await digestOf(`${REPO}:pr-7`)).toBe(digest)
     expect(await digestOf(`${REPO}:pr-7-a1b2c3d`)).toBe(digest)
-    expect(await tagList()).toEqual([flytekitImage.slice(REPO.length + 1), 'pr-7', 'pr-7-a1b2c3d'].sort())
+    // Beside the image and its preview tags: the layer cache the step writes by default (registry-cache).
+    expect(await tagList()).toEqual(
+      [flytekitImage.slice(REPO.length + 1), 'pr-7', 'pr-7-a1b2c3d', 'buildcache'].sort(),
+    )
     expect(first.summary).toContain(`pyflyte register --image ${REPO}:pr-7 `)
 
     const posts = github.calls.filter((c) => c.method === 'POST')

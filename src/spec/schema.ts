@@ -26,7 +26,7 @@ const mapping = (field: string) => v.instance(PyDict, `${field} must be a mappin
 
 const str = (field: string, hint = '') =>
   v.string(
-    `${field} must be a string${hint}; quote the value (YAML reads unquoted numbers and true/false as such)`,
+    `${field} must be a string${hint}; quote it (YAML reads unquoted numbers and true/false as such)`,
   )
 
 export interface FieldDoc {
