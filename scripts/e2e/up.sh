@@ -18,7 +18,7 @@ HOST_PACKAGES=(docker-registry apache2-utils debootstrap zstd openssl curl ca-ce
   python3-wheel python3-setuptools python3-yaml)
 # Bump when the base image or the package index recipe changes, so cached artefacts are rebuilt.
 ROOTFS_RECIPE=1
-PYPI_RECIPE=1
+PYPI_RECIPE=2
 PATH_IN_IMAGE=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 MANIFEST_ACCEPT=(
   -H 'Accept: application/vnd.oci.image.index.v1+json'
@@ -612,6 +612,91 @@ PYPI_PACKAGES=(
   "flytekit 0.0.0+e2e flytekit -"
 )
 
+# The benchmark's realistic packages (bench/README.md): name version module installed-MB. Written directly as
+# wheels by bench_wheels (pip wheel would copy ~100 MB twice), with real files inside: Python modules, binary
+# "extension" blobs that compress about as well as real shared objects do, and data files.
+BENCH_PACKAGES=(
+  "ispec-bench-arrays 1.0 ispec_bench_arrays 34"
+  "ispec-bench-frames 1.0 ispec_bench_frames 24"
+  "ispec-bench-learn 1.0 ispec_bench_learn 18"
+  "ispec-bench-plots 1.0 ispec_bench_plots 14"
+  "ispec-bench-http 1.0 ispec_bench_http 5"
+  "ispec-bench-util 1.0 ispec_bench_util 4"
+  "ispec-bench-util 1.1 ispec_bench_util 4"
+)
+
+bench_wheels() { # OUTDIR
+  /usr/bin/python3 - "$1" "${BENCH_PACKAGES[@]}" >>"$STEP_LOG" 2>&1 <<'EOF'
+import base64, hashlib, io, random, sys, zipfile
+
+out, specs = sys.argv[1], sys.argv[2:]
+WORDS = ("array frame index value result buffer column shape dtype axis reduce apply merge group filter "
+         "transform fit predict score render figure request session header payload").split()
+
+def py_module(rng, i, target):
+    # Plausible source text: functions and docstrings, so it compresses as real code does (about 4:1).
+    lines = [f'"""Module {i}: generated stand-in source for a benchmark package."""', "", "import math", ""]
+    size = 0
+    while size < target:
+        a, b, c = rng.choice(WORDS), rng.choice(WORDS), rng.choice(WORDS)
+        fn = f"def {a}_{b}_{rng.randrange(10**6)}({c}, {b}=None, *, {a}_scale={rng.random():.4f}):"
+        body = [fn, f'    """Return the {a} of the {b} along the {c} (step {rng.randrange(1000)})."""',
+                f"    if {b} is None:", f"        {b} = math.sqrt(abs({c}) + {rng.randrange(100)})",
+                f"    return {c} * {a}_scale + {b}", ""]
+        lines += body
+        size += sum(len(l) + 1 for l in body)
+    return ("\n".join(lines) + "\n").encode()
+
+def blob(rng, size):
+    # Half random bytes, half repeated patterns: compresses about 2:1, like stripped shared objects.
+    parts, n = [], 0
+    while n < size:
+        chunk = rng.randbytes(2048) + bytes([rng.randrange(256)]) * 1024 + rng.randbytes(512) * 2
+        parts.append(chunk)
+        n += len(chunk)
+    return b"".join(parts)[:size]
+
+def record_line(path, data):
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+for spec in specs:
+    name, version, module, mb = spec.split()
+    rng = random.Random(f"{name}-{version}")
+    total = int(mb) * 1024 * 1024
+    files = {f"{module}/__init__.py": f'"""{name} {version}: a benchmark stand-in package."""\n\n__version__ = "{version}"\n'.encode()}
+    # About 30 % source (modules of 8 to 40 kB), 60 % binaries (1 to 8 MB), 10 % data files.
+    size, i = 0, 0
+    while size < total * 0.3:
+        data = py_module(rng, i, rng.randrange(8000, 40000))
+        files[f"{module}/{rng.choice(WORDS)}/m{i:04d}.py"] = data
+        size, i = size + len(data), i + 1
+    j = 0
+    while size < total * 0.9:
+        data = blob(rng, min(rng.randrange(1, 9) * 1024 * 1024, int(total * 0.9 - size) + 4096))
+        files[f"{module}/_lib/_ext{j}.cpython-311-x86_64-linux-gnu.so"] = data
+        size, j = size + len(data), j + 1
+    k = 0
+    while size < total:
+        data = "\n".join(f"{x},{rng.random():.6f},{rng.choice(WORDS)}" for x in range(2000)).encode()
+        files[f"{module}/data/table{k:03d}.csv"] = data
+        size, k = size + len(data), k + 1
+    dist = f"{name.replace('-', '_')}-{version}"
+    files[f"{dist}.dist-info/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        "Summary: Benchmark stand-in package of realistic size\nRequires-Python: >=3.8\n").encode()
+    files[f"{dist}.dist-info/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: imagespec-e2e\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    records = [record_line(p, d) for p, d in files.items()] + [f"{dist}.dist-info/RECORD,,"]
+    files[f"{dist}.dist-info/RECORD"] = ("\n".join(records) + "\n").encode()
+    with zipfile.ZipFile(f"{out}/{dist}-py3-none-any.whl", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for path, data in files.items():
+            info = zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data, compresslevel=1)
+EOF
+}
+
 wheel_build() { # WORKDIR SRC...
   local work="$1" v
   shift
@@ -665,12 +750,13 @@ EOF
     wheel_build "$work" "${round[@]}"
     srcs=("${rest[@]}")
   done
+  bench_wheels "$work/wheels"
   cp "$work"/wheels/*.whl "$idx.new/files/"
   # PEP 503 simple index.
   local projects=()
   {
     printf '<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.0"><title>Simple index</title></head><body>\n'
-    for line in "${PYPI_PACKAGES[@]}"; do
+    for line in "${PYPI_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"; do
       read -r name _ <<<"$line"
       [[ " ${projects[*]} " == *" $name "* ]] && continue
       projects+=("$name")
