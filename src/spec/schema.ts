@@ -25,9 +25,7 @@ const scalar = (field: string) =>
 const mapping = (field: string) => v.instance(PyDict, `${field} must be a mapping of KEY: value pairs`)
 
 const str = (field: string, hint = '') =>
-  v.string(
-    `${field} must be a string${hint}; quote it (YAML reads unquoted numbers and true/false as such)`,
-  )
+  v.string(`${field} must be a string${hint}; quote it (YAML reads unquoted numbers and true/false as such)`)
 
 export interface FieldDoc {
   description: string
