@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { e2eEnv } from '../support/e2e-env.js'
+import { registryDigest } from '../support/registry-digest.js'
 import { runAction, runStep } from '../support/run-action.js'
 
 const env = e2eEnv()
@@ -55,22 +56,6 @@ print(base64.urlsafe_b64encode(hashlib.md5(str(d).encode()).digest()).decode().r
 }
 
 const BASE_INPUTS = { spec: 'imagespec.yaml', installer: 'pip', network: 'host' }
-
-async function registryDigest(image: string): Promise<string | null> {
-  const [, host = '', repo = '', tag = ''] = /^([^/]+)\/(.+):([^:/]+)$/.exec(image) ?? []
-  const res = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: {
-      accept: [
-        'application/vnd.oci.image.index.v1+json',
-        'application/vnd.oci.image.manifest.v1+json',
-        'application/vnd.docker.distribution.manifest.list.v2+json',
-        'application/vnd.docker.distribution.manifest.v2+json',
-      ].join(', '),
-    },
-  })
-  return res.status === 200 ? res.headers.get('docker-content-digest') : null
-}
 
 /** Runs a shell command in the image; images with the spec's ENTRYPOINT ["/bin/sh", "-c"] take it as is. */
 function dockerRun(image: string, command: string, viaEntrypoint = true): string {

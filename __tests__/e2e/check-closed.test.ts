@@ -15,6 +15,7 @@ import path from 'node:path'
 
 import { e2eEnv } from '../support/e2e-env.js'
 import { PORTAL_PAGE, startCaptivePortal } from '../support/fake-registry.js'
+import { registryDigest } from '../support/registry-digest.js'
 import { runAction } from '../support/run-action.js'
 
 const env = e2eEnv()
@@ -89,19 +90,8 @@ async function interceptingProxy(): Promise<{ host: string; intercepted: string[
 }
 
 /** The digest the real registry holds for `repository:tag`, asked directly (not through the proxy). */
-async function registryDigest(repository: string, tag: string): Promise<string | null> {
-  const res = await fetch(`http://${env.E2E_REGISTRY}/v2/${repository}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: {
-      accept: [
-        'application/vnd.oci.image.index.v1+json',
-        'application/vnd.oci.image.manifest.v1+json',
-        'application/vnd.docker.distribution.manifest.list.v2+json',
-        'application/vnd.docker.distribution.manifest.v2+json',
-      ].join(', '),
-    },
-  })
-  return res.status === 200 ? res.headers.get('docker-content-digest') : null
+function realDigest(repository: string, tag: string): Promise<string | null> {
+  return registryDigest(`${env.E2E_REGISTRY}/${repository}:${tag}`)
 }
 
 describe('a check answered by a captive portal', () => {
@@ -158,7 +148,7 @@ describe('a proxy in front of the real registry that answers the check with a lo
     ])
     // The push went through the proxy to the real registry, which now holds the digest the step output.
     expect(proxy.forwarded).toContain(`PUT /v2/${repository}/app/manifests/${tag}`)
-    const digest = await registryDigest(`${repository}/app`, tag)
+    const digest = await realDigest(`${repository}/app`, tag)
     expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/)
     expect(main.outputs.digest).toBe(digest)
     expect(main.outputs.digest).not.toBe(PAGE_DIGEST)

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { e2eEnv } from '../support/e2e-env.js'
+import { MANIFEST_ACCEPT_ALL, registryDigest } from '../support/registry-digest.js'
 import { runStep, type StepResult } from '../support/run-action.js'
 
 const env = e2eEnv()
@@ -19,13 +20,6 @@ const REGISTRY = `${env.E2E_REGISTRY}/${STAMP}`
 const COMMIT_TIME = 1767323045
 const COMMIT_RFC3339 = '2026-01-02T03:04:05Z'
 const BUILD_TIMEOUT = 600_000
-
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ')
 
 const INPUTS = {
   installer: 'pip',
@@ -75,15 +69,6 @@ function workspace(name: string, registry: string): string {
 }
 
 /** The digest the tag points at: HEAD with all four manifest types accepted, as distribution 2.8 needs. */
-async function registryDigest(image: string): Promise<string | null> {
-  const [, host = '', repo = '', tag = ''] = /^([^/]+)\/(.+):([^:/]+)$/.exec(image) ?? []
-  const res = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: { accept: ACCEPT },
-  })
-  return res.status === 200 ? res.headers.get('docker-content-digest') : null
-}
-
 /** The image config the tag points at (single-platform image), straight from the registry. */
 async function imageConfig(image: string): Promise<{
   created?: string
@@ -92,7 +77,7 @@ async function imageConfig(image: string): Promise<{
 }> {
   const [, host = '', repo = '', tag = ''] = /^([^/]+)\/(.+):([^:/]+)$/.exec(image) ?? []
   const manifest = (await (
-    await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, { headers: { accept: ACCEPT } })
+    await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, { headers: { accept: MANIFEST_ACCEPT_ALL } })
   ).json()) as { config: { digest: string } }
   return (await (await fetch(`http://${host}/v2/${repo}/blobs/${manifest.config.digest}`)).json()) as never
 }
